@@ -1,0 +1,59 @@
+/**
+ * A link is a place Ethernet frames come from and go to: a TAP device, one
+ * end of an in-memory pair, or a wrapper (fault injector, pcap writer) around
+ * another link. Receiving and sending are synchronous and allocation-free so
+ * the poll loop can move bursts of frames without Effect machinery; waiting
+ * for the next frame is an Effect so each link decides how to wait.
+ */
+import { Context, Data, type Effect } from "effect"
+
+/**
+ * Receives one frame. `buffer[offset .. offset+length)` holds the frame and is
+ * only valid during the call: the link reuses the buffer afterwards.
+ */
+export type FrameHandler = (buffer: Uint8Array, offset: number, length: number) => void
+
+/** The device interface every link implements (smoltcp's `phy::Device`). */
+export interface LinkDevice {
+  /** A name for logs: the TAP name, "mem0", ... */
+  readonly name: string
+  /** The link MTU: the largest Ethernet payload (not counting the 14-byte header). */
+  readonly mtu: number
+  /**
+   * Reads up to `max` frames that are ready now and hands each to `onFrame`.
+   * Never blocks; returns how many frames were handed over.
+   */
+  readonly unsafeReceive: (onFrame: FrameHandler, max: number) => number
+  /**
+   * Sends one frame. The bytes are copied or written out before this returns,
+   * so the caller may reuse its buffer. Returns false when the frame was
+   * dropped (queue full, device gone).
+   */
+  readonly unsafeTransmit: (buffer: Uint8Array, offset: number, length: number) => boolean
+  /**
+   * Completes when a frame may be ready, or after `timeoutMillis` of the
+   * `Clock` (Infinity: no timeout), whichever comes first. It may complete
+   * early; the poll loop simply polls again.
+   */
+  readonly awaitReadable: (timeoutMillis: number) => Effect.Effect<void>
+  /**
+   * Makes a pending `awaitReadable` complete now. Called when something other
+   * than a frame needs the poll loop (a user send armed a new timer).
+   */
+  readonly unsafeWake: () => void
+}
+
+/** Why a link could not be opened or stopped working. */
+export class LinkError extends Data.TaggedError("LinkError")<{
+  readonly reason:
+    | "PermissionDenied" // not root / no CAP_NET_ADMIN
+    | "NoTunDevice" // /dev/net/tun missing
+    | "NameInUse" // the interface exists and is busy or not a TAP
+    | "Vanished" // the interface was deleted while in use
+    | "InvalidName"
+    | "Io"
+  readonly message: string
+}> {}
+
+/** The link the stack runs on. */
+export class Link extends Context.Tag("isla/Link")<Link, LinkDevice>() {}
