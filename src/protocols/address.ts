@@ -123,3 +123,13 @@ export const macIsBroadcast = (a: Uint8Array, offset: number): boolean =>
 
 /** True when the group bit is set (multicast or broadcast). */
 export const macIsMulticast = (a: Uint8Array, offset: number): boolean => (a[offset]! & 1) === 1
+
+/** Copies 6 bytes of MAC address from `src[so]` to `dst[d]` (no view allocated). */
+export const copyMac = (dst: Uint8Array, d: number, src: Uint8Array, so = 0): void => {
+  dst[d] = src[so]!
+  dst[d + 1] = src[so + 1]!
+  dst[d + 2] = src[so + 2]!
+  dst[d + 3] = src[so + 3]!
+  dst[d + 4] = src[so + 4]!
+  dst[d + 5] = src[so + 5]!
+}
