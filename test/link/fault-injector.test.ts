@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Random, TestClock } from "effect"
-import type { FrameHandler, LinkDevice } from "../../src/layers/Link.js"
+import { type FrameHandler, type LinkDevice, LinkError } from "../../src/layers/Link.js"
 import { FaultInjector, MemoryLink } from "../../src/layers/link/index.js"
 import type { FaultOptions } from "../../src/layers/link/FaultInjector.js"
 
@@ -284,6 +284,22 @@ describe("FaultInjector", () => {
       expect(drain(fb)).toEqual([])
       expect(drain(fa)).toEqual([])
       expect(fa.counters.droppedLoss + fb.counters.droppedLoss).toBe(2)
+    }))
+
+  it.effect("the wrapped link's failure shows through", () =>
+    Effect.gen(function*() {
+      const [a] = yield* MemoryLink.pair()
+      let failure: LinkError | undefined
+      const failing: LinkDevice = {
+        ...a,
+        get failure() {
+          return failure
+        }
+      }
+      const faulty = yield* FaultInjector.wrap(failing, {})
+      expect(faulty.failure).toBeUndefined()
+      failure = new LinkError({ reason: "Vanished", message: "gone" })
+      expect(faulty.failure).toBe(failure)
     }))
 
   it.effect("held frames are bounded by holdLimit", () =>

@@ -347,7 +347,11 @@ export const wrap = (link: LinkDevice, options: FaultOptions): Effect.Effect<Fau
           const untilRelease = Math.max(0, Math.ceil(held.peekTime() - now))
           return link.awaitReadable(Math.min(timeoutMillis, untilRelease))
         }),
-      unsafeWake: () => link.unsafeWake()
+      unsafeWake: () => link.unsafeWake(),
+      // The wrapped link's failure shows through the wrapper.
+      get failure() {
+        return link.failure
+      }
     }
     return device
   })

@@ -169,7 +169,11 @@ export const wrap = (link: LinkDevice, path: string): Effect.Effect<PcapLinkDevi
         return sent
       },
       awaitReadable: (timeoutMillis) => link.awaitReadable(timeoutMillis),
-      unsafeWake: () => link.unsafeWake()
+      unsafeWake: () => link.unsafeWake(),
+      // The wrapped link's failure shows through the wrapper.
+      get failure() {
+        return link.failure
+      }
     }
     return device
   })
