@@ -41,6 +41,8 @@ export interface LinkDevice {
    * than a frame needs the poll loop (a user send armed a new timer).
    */
   readonly unsafeWake: () => void
+  /** Set when the link stopped working (the TAP vanished); the poll loop fails with it. */
+  readonly failure?: LinkError | undefined
 }
 
 /** Why a link could not be opened or stopped working. */
