@@ -5,7 +5,7 @@
  * the poll loop can move bursts of frames without Effect machinery; waiting
  * for the next frame is an Effect so each link decides how to wait.
  */
-import { Context, Data, type Effect } from "effect"
+import { Context, Data, type Effect, type Scheduler } from "effect"
 
 /**
  * Receives one frame. `buffer[offset .. offset+length)` holds the frame and is
@@ -43,6 +43,8 @@ export interface LinkDevice {
   readonly unsafeWake: () => void
   /** Set when the link stopped working (the TAP vanished); the poll loop fails with it. */
   readonly failure?: LinkError | undefined
+  /** The scheduler the poll loop should run under (the TAP's adaptive one); wrappers pass it through. */
+  readonly scheduler?: Scheduler.Scheduler | undefined
 }
 
 /** Why a link could not be opened or stopped working. */

@@ -46,7 +46,7 @@ export class Packet {
 
   /** Validates length and the Ethernet/IPv4 address types. */
   check(): Malformed | undefined {
-    if (this.length < PACKET_LEN || this.offset + this.length > this.buffer.length) return Truncated
+    if (this.offset < 0 || this.length < PACKET_LEN || this.offset + this.length > this.buffer.length) return Truncated
     if (this.htype !== 1 || this.ptype !== 0x0800 || this.hlen !== 6 || this.plen !== 4) return Unsupported
     const op = this.operation
     if (op !== Operation.Request && op !== Operation.Reply) return BadOperation

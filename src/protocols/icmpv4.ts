@@ -61,7 +61,7 @@ export class Packet {
 
   /** Validates the length once so that no getter reads out of range. */
   check(): Malformed | undefined {
-    return this.length < HEADER_LEN || this.offset + this.length > this.buffer.length ? Truncated : undefined
+    return this.offset < 0 || this.length < HEADER_LEN || this.offset + this.length > this.buffer.length ? Truncated : undefined
   }
 
   get type(): number {

@@ -65,7 +65,7 @@ export class Packet {
    * length (Ethernet padding) are allowed; use `totalLength` for the packet.
    */
   check(): Malformed | undefined {
-    if (this.length < HEADER_LEN || this.offset + this.length > this.buffer.length) return Truncated
+    if (this.offset < 0 || this.length < HEADER_LEN || this.offset + this.length > this.buffer.length) return Truncated
     if (this.version !== 4) return BadVersion
     const hl = this.headerLength
     if (hl < HEADER_LEN || hl > this.length) return BadHeaderLength

@@ -46,7 +46,7 @@ export class Packet {
 
   /** Validates that the length field fits within the bytes given. */
   check(): Malformed | undefined {
-    if (this.length < HEADER_LEN || this.offset + this.length > this.buffer.length) return Truncated
+    if (this.offset < 0 || this.length < HEADER_LEN || this.offset + this.length > this.buffer.length) return Truncated
     const len = this.lengthField
     if (len < HEADER_LEN || len > this.length) return BadLength
     if (this.dstPort === 0) return ZeroPort

@@ -8,7 +8,6 @@
 import { Context, Deferred, Effect, Layer, type Scope } from "effect"
 import { Link, type FrameHandler, type LinkDevice, type LinkError } from "../layers/Link.js"
 import { Counters } from "./Counters.js"
-import type { PollScheduler } from "./PollScheduler.js"
 
 /** A layer's timers: `pollAt` says when `poll` next has work (Infinity: never). */
 export interface Timer {
@@ -103,7 +102,7 @@ export const layer: Layer.Layer<PollLoop, never, Link> = Layer.scoped(
   PollLoop,
   Effect.gen(function*() {
     const { failed, service } = yield* make
-    const link = service.link as LinkDevice & { readonly scheduler?: PollScheduler }
+    const link = service.link
     const pump = link.scheduler ? Effect.withScheduler(service.pump, link.scheduler) : service.pump
     yield* Effect.forkScoped(pump.pipe(Effect.catchAll((e) => Deferred.fail(failed, e))))
     return service

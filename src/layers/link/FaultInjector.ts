@@ -349,6 +349,9 @@ export const wrap = (link: LinkDevice, options: FaultOptions): Effect.Effect<Fau
         }),
       unsafeWake: () => link.unsafeWake(),
       // The wrapped link's failure shows through the wrapper.
+      get scheduler() {
+        return link.scheduler
+      },
       get failure() {
         return link.failure
       }

@@ -171,6 +171,9 @@ export const wrap = (link: LinkDevice, path: string): Effect.Effect<PcapLinkDevi
       awaitReadable: (timeoutMillis) => link.awaitReadable(timeoutMillis),
       unsafeWake: () => link.unsafeWake(),
       // The wrapped link's failure shows through the wrapper.
+      get scheduler() {
+        return link.scheduler
+      },
       get failure() {
         return link.failure
       }

@@ -1,0 +1,64 @@
+/**
+ * `isla up`: opens the TAP, runs the stack and its services until SIGINT or
+ * SIGTERM, prints one `ready …` line on stdout when serving, and on exit logs
+ * a one-line summary of its counters to stderr.
+ */
+import { Command, Options } from "@effect/cli"
+import { Effect, Layer, Schedule } from "effect"
+import { Link } from "../layers/Link.js"
+import * as PcapLink from "../layers/link/PcapLink.js"
+import * as Metrics from "../layers/Metrics.js"
+import * as Stack from "../layers/Stack.js"
+import { formatIpv4Cidr, formatMac } from "../protocols/address.js"
+import * as HostInterface from "../runtime/HostInterface.js"
+import { PollLoop } from "../runtime/PollLoop.js"
+import * as Tap from "../runtime/Tap.js"
+import { stackOptions, type StackOptions } from "./options.js"
+import { udpDiscard, udpEcho } from "./services.js"
+
+/** The TAP (wrapped by the pcap writer when asked) as the stack's Link. */
+export const tapLinkLayer = (o: StackOptions) =>
+  Layer.scoped(
+    Link,
+    Effect.gen(function*() {
+      const tap = yield* Tap.open({ name: o.tap, mtu: o.mtu, poll: o.poll })
+      yield* Effect.logDebug(`opened ${tap.name} (mtu ${tap.mtu}, ${tap.created ? "created" : "existing"})`)
+      if (o.hostIp) yield* HostInterface.addAddress(tap.name, o.hostIp, !tap.created)
+      return o.pcap ? yield* PcapLink.wrap(tap, o.pcap) : tap
+    })
+  )
+
+/** Runs the stack until interrupted. */
+export const runUp = (o: StackOptions & { readonly services: boolean }) =>
+  Effect.gen(function*() {
+    const loop = yield* PollLoop
+    const link = yield* Link
+    yield* Effect.addFinalizer(() =>
+      Effect.zipRight(Metrics.sync(loop.counters), Effect.logInfo(`isla: ${loop.counters.summary()}`))
+    )
+    if (o.services) {
+      yield* udpEcho(7)
+      yield* udpDiscard(9)
+    }
+    yield* Metrics.sync(loop.counters).pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)
+    yield* Effect.sync(() =>
+      process.stdout.write(`ready tap=${link.name} mac=${formatMac(o.mac)} ipv4=${formatIpv4Cidr(o.ip)}\n`)
+    )
+    // Run until a signal interrupts us, or fail if the link dies.
+    return yield* loop.failure
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(
+      Stack.layer({ mac: o.mac, ipv4: o.ip, gateway: o.gateway }).pipe(Layer.provideMerge(tapLinkLayer(o)))
+    )
+  )
+
+/** `isla up`. */
+export const up = Command.make(
+  "up",
+  {
+    stack: stackOptions,
+    noServices: Options.boolean("no-services").pipe(Options.withDescription("run no echo/discard services"))
+  },
+  ({ noServices, stack }) => runUp({ ...stack, services: !noServices })
+).pipe(Command.withDescription("run the stack until SIGINT/SIGTERM"))

@@ -1,0 +1,48 @@
+/**
+ * The whole IPv4 stack over a link, as one Layer: the poll loop, Ethernet,
+ * the IPv4 configuration, ARP, IPv4, ICMP and UDP, each built from the one
+ * below and wired into the frame path once, at start (mirage-tcpip's
+ * `Make(...)` chain). Provide a `Link` (TAP or in-memory) and use the services.
+ */
+import { Layer } from "effect"
+import type { Ipv4Address, Ipv4Cidr, MacAddress } from "../protocols/address.js"
+import type { ArpCacheOptions } from "../protocols/arp-cache.js"
+import * as PollLoop from "../runtime/PollLoop.js"
+import * as Arp from "./Arp.js"
+import * as Ethernet from "./Ethernet.js"
+import * as Icmp from "./Icmp.js"
+import * as Ipv4 from "./Ipv4.js"
+import * as Ipv4Config from "./Ipv4Config.js"
+import type { Link } from "./Link.js"
+import * as Udp from "./Udp.js"
+
+/** How to configure a stack. */
+export interface StackOptions {
+  readonly mac: MacAddress
+  /** Static IPv4 address; omit to start unconfigured (DHCP later). */
+  readonly ipv4?: Ipv4Cidr | undefined
+  readonly gateway?: Ipv4Address | undefined
+  readonly arp?: ArpCacheOptions
+  readonly ipv4Options?: Ipv4.Ipv4Options
+  readonly icmp?: Icmp.IcmpOptions
+}
+
+/** Every service of the stack. */
+export type Services =
+  | PollLoop.PollLoop
+  | Ethernet.Ethernet
+  | Ipv4Config.Ipv4Config
+  | Arp.Arp
+  | Ipv4.Ipv4
+  | Icmp.Icmp
+  | Udp.Udp
+
+/** The stack over the `Link` in context. */
+export const layer = (options: StackOptions): Layer.Layer<Services, never, Link> => {
+  const eth = Ethernet.layer({ mac: options.mac }).pipe(Layer.provideMerge(PollLoop.layer))
+  const cfg = Ipv4Config.layer({ address: options.ipv4, gateway: options.gateway })
+  const arp = Arp.layer(options.arp).pipe(Layer.provideMerge(Layer.merge(eth, cfg)))
+  const ip = Ipv4.layer(options.ipv4Options).pipe(Layer.provideMerge(arp))
+  const icmp = Icmp.layer(options.icmp).pipe(Layer.provideMerge(ip))
+  return Udp.layer.pipe(Layer.provideMerge(icmp))
+}
