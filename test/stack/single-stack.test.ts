@@ -4,7 +4,7 @@
  * TestClock drives ARP retries/expiry and reassembly timeouts.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, TestClock, type Context } from "effect"
+import { Effect, Layer, TestClock, type Context, type Scope } from "effect"
 import { Link, type LinkDevice } from "../../src/layers/Link.js"
 import { MemoryLink } from "../../src/layers/link/index.js"
 import * as Stack from "../../src/layers/Stack.js"
@@ -74,7 +74,7 @@ const settle = Effect.gen(function*() {
 })
 
 const withStack = <A, E>(
-  f: (peer: LinkDevice, ctx: Context.Context<Stack.Services>) => Effect.Effect<A, E, never>
+  f: (peer: LinkDevice, ctx: Context.Context<Stack.Services>) => Effect.Effect<A, E, Scope.Scope>
 ) =>
   Effect.gen(function*() {
     const [stackEnd, peer] = yield* MemoryLink.pair()
@@ -130,7 +130,7 @@ describe("a stack answering a raw peer", () => {
         const loop = yield* PollLoop.pipe(Effect.provide(ctx))
         expect(loop.counters.layer("arp").drops["unresolved"]).toBe(1)
       })
-    ).pipe(Effect.scoped))
+    ))
 
   it.effect("answers ping once resolved, and forgets the neighbour after the ARP entry expires", () =>
     withStack((peer) =>

@@ -4,7 +4,7 @@
  * other, and exchange UDP through the echo service, deterministically.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Layer, Random, TestClock, type Context } from "effect"
+import { Clock, Effect, Layer, Random, TestClock, type Context, type Scope } from "effect"
 import { udpEcho } from "../../src/cli/services.js"
 import * as Icmp from "../../src/layers/Icmp.js"
 import { Link } from "../../src/layers/Link.js"
@@ -66,7 +66,8 @@ const scenario = (faults: FaultOptions, pings: number, messages: number) =>
   Effect.gen(function*() {
     const { fa, fb, stackA, stackB } = yield* twoStacks(faults)
     yield* Effect.forkScoped(driveClock)
-    const inA = <A, E>(e: Effect.Effect<A, E, Stack.Services>) => Effect.provide(e, stackA as Context.Context<Stack.Services>)
+    const inA = <A, E, R extends Stack.Services | Scope.Scope>(e: Effect.Effect<A, E, R>) =>
+      Effect.provide(e, stackA as Context.Context<Stack.Services>)
     const inB = <A, E, R>(e: Effect.Effect<A, E, R>) => Effect.provide(e, stackB as Context.Context<Stack.Services>)
     yield* inB(udpEcho(7))
 
