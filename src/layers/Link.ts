@@ -33,7 +33,8 @@ export interface LinkDevice {
   /**
    * Completes when a frame may be ready, or after `timeoutMillis` of the
    * `Clock` (Infinity: no timeout), whichever comes first. It may complete
-   * early; the poll loop simply polls again.
+   * early; the poll loop simply polls again. A link may decide how to wait
+   * when this is called (the poll loop runs the result at once).
    */
   readonly awaitReadable: (timeoutMillis: number) => Effect.Effect<void>
   /**
@@ -43,6 +44,11 @@ export interface LinkDevice {
   readonly unsafeWake: () => void
   /** Set when the link stopped working (the TAP vanished); the poll loop fails with it. */
   readonly failure?: LinkError | undefined
+  /**
+   * How long (µs) the poll loop may busy-poll `unsafeReceive` right now before
+   * waiting through `awaitReadable`; absent or 0: never busy-poll.
+   */
+  readonly spinMicros?: (() => number) | undefined
   /** The scheduler the poll loop should run under (the TAP's adaptive one); wrappers pass it through. */
   readonly scheduler?: Scheduler.Scheduler | undefined
 }

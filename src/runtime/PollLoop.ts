@@ -78,7 +78,15 @@ export const make = Effect.gen(function*() {
       }
       const step = Effect.suspend(() => {
         inLoop = true
-        const n = link.unsafeReceive(onFrame, BURST)
+        let n = link.unsafeReceive(onFrame, BURST)
+        if (n === 0 && link.spinMicros !== undefined) {
+          const budget = link.spinMicros()
+          if (budget > 0) {
+            const until = performance.now() + budget / 1000
+            do n = link.unsafeReceive(onFrame, BURST)
+            while (n === 0 && performance.now() < until)
+          }
+        }
         const now = clock.unsafeCurrentTimeMillis()
         let next = Infinity
         for (let i = 0; i < timers.length; i++) {

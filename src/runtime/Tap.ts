@@ -179,6 +179,7 @@ const makeTapLink = (name: string, fd: number, mtu: number, created: boolean, sc
     },
     awaitReadable: (timeoutMillis: number) => scheduler.awaitReadable(timeoutMillis),
     unsafeWake: () => scheduler.wake(),
+    spinMicros: () => scheduler.spinMicros(),
     get failure() {
       return vanished
     }

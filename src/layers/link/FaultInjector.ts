@@ -352,6 +352,9 @@ export const wrap = (link: LinkDevice, options: FaultOptions): Effect.Effect<Fau
       get scheduler() {
         return link.scheduler
       },
+      get spinMicros() {
+        return link.spinMicros
+      },
       get failure() {
         return link.failure
       }

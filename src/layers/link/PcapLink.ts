@@ -174,6 +174,9 @@ export const wrap = (link: LinkDevice, path: string): Effect.Effect<PcapLinkDevi
       get scheduler() {
         return link.scheduler
       },
+      get spinMicros() {
+        return link.spinMicros
+      },
       get failure() {
         return link.failure
       }
