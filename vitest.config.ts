@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Builds dist/ once (the TAP tests run dist/cli/main.js) and sweeps orphaned test namespaces.
+    globalSetup: ["test/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // TAP tests share the machine's network namespaces and CPU: run files one at a time.
