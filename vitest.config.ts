@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    reporters: ["default", "./test/summary-reporter.ts"],
     // Builds dist/ once (the TAP tests run dist/cli/main.js) and sweeps orphaned test namespaces.
     globalSetup: ["test/global-setup.ts"],
     testTimeout: 30_000,
