@@ -14,7 +14,7 @@ import * as HostInterface from "../runtime/HostInterface.js"
 import { PollLoop } from "../runtime/PollLoop.js"
 import * as Tap from "../runtime/Tap.js"
 import { stackOptions, type StackOptions } from "./options.js"
-import { udpDiscard, udpEcho } from "./services.js"
+import { tcpDiscard, tcpEcho, tcpSource, udpDiscard, udpEcho } from "./services.js"
 
 /** The TAP (wrapped by the pcap writer when asked) as the stack's Link. */
 export const tapLinkLayer = (o: StackOptions) =>
@@ -39,6 +39,9 @@ export const runUp = (o: StackOptions & { readonly services: boolean }) =>
     if (o.services) {
       yield* udpEcho(7)
       yield* udpDiscard(9)
+      yield* tcpEcho(7)
+      yield* tcpDiscard(9)
+      yield* tcpSource(19)
     }
     yield* Metrics.sync(loop.counters).pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)
     yield* Effect.sync(() =>

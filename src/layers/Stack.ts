@@ -1,6 +1,6 @@
 /**
  * The whole IPv4 stack over a link, as one Layer: the poll loop, Ethernet,
- * the IPv4 configuration, ARP, IPv4, ICMP and UDP, each built from the one
+ * the IPv4 configuration, ARP, IPv4, ICMP, UDP and TCP, each built from the one
  * below and wired into the frame path once, at start (mirage-tcpip's
  * `Make(...)` chain). Provide a `Link` (TAP or in-memory) and use the services.
  */
@@ -14,6 +14,7 @@ import * as Icmp from "./Icmp.js"
 import * as Ipv4 from "./Ipv4.js"
 import * as Ipv4Config from "./Ipv4Config.js"
 import type { Link } from "./Link.js"
+import * as Tcp from "./Tcp.js"
 import * as Udp from "./Udp.js"
 
 /** How to configure a stack. */
@@ -25,6 +26,7 @@ export interface StackOptions {
   readonly arp?: ArpCacheOptions
   readonly ipv4Options?: Ipv4.Ipv4Options
   readonly icmp?: Icmp.IcmpOptions
+  readonly tcp?: Tcp.TcpLayerOptions
 }
 
 /** Every service of the stack. */
@@ -36,6 +38,7 @@ export type Services =
   | Ipv4.Ipv4
   | Icmp.Icmp
   | Udp.Udp
+  | Tcp.Tcp
 
 /** The stack over the `Link` in context. */
 export const layer = (options: StackOptions): Layer.Layer<Services, never, Link> => {
@@ -44,5 +47,6 @@ export const layer = (options: StackOptions): Layer.Layer<Services, never, Link>
   const arp = Arp.layer(options.arp).pipe(Layer.provideMerge(Layer.merge(eth, cfg)))
   const ip = Ipv4.layer(options.ipv4Options).pipe(Layer.provideMerge(arp))
   const icmp = Icmp.layer(options.icmp).pipe(Layer.provideMerge(ip))
-  return Udp.layer.pipe(Layer.provideMerge(icmp))
+  const udp = Udp.layer.pipe(Layer.provideMerge(icmp))
+  return Tcp.layer(options.tcp).pipe(Layer.provideMerge(udp))
 }

@@ -316,6 +316,39 @@ export class TcpConnection {
     this.rtoAt = now + this.rtt.rto
   }
 
+  /**
+   * Passive open completed by a SYN cookie (RFC 4987 §3.6): `ack` is the ACK
+   * of our cookie SYN-ACK; the MSS, and when timestamps carried them the
+   * window scale and SACK-permitted, come from the cookie.
+   */
+  acceptCookie(
+    ack: SegmentIn,
+    mss: number,
+    windowScale: number | undefined,
+    sackPermitted: boolean,
+    now: number
+  ): void {
+    const o = makeOptions()
+    o.mss = mss
+    o.windowScale = windowScale ?? -1
+    o.sackPermitted = sackPermitted
+    o.timestamp = ack.options.timestamp
+    this.irs = seqAdd(ack.seq, -1 | 0)
+    this.rcvNxt = ack.seq
+    this.negotiate(o)
+    // Our cookie SYN-ACK was sent unscaled with a window of min(buffer, 65535).
+    this.sndUna = this.iss
+    this.sndNxt = seqAdd(this.iss, 1)
+    this.sndMax = this.sndNxt
+    this.sndWl1 = ack.seq
+    this.sndWl2 = ack.ack
+    this.sndWnd = ack.window << this.sndWndShift
+    this.maxSndWnd = this.sndWnd
+    if (this.tsEnabled) this.tsRecent = ack.options.tsVal
+    this.state = "SynReceived"
+    this.rtoAt = now + this.rtt.rto
+  }
+
   /** Takes the peer's SYN options: MSS, window scale, SACK, timestamps. */
   private negotiate(o: TcpOptions): void {
     const c = this.config

@@ -1,0 +1,777 @@
+/**
+ * The TCP layer: demultiplexes segments to connections (pure `TcpConnection`
+ * state machines) and listeners, answers closed ports with RST (RFC 9293
+ * §3.10.7.1), bounds SYN backlogs and falls back to SYN cookies when one is
+ * full, runs every connection's timers from one heap, and turns what the
+ * connections emit into IPv4 datagrams. Users get `Tcp.listen`, `Tcp.serve`
+ * and `Tcp.connect`, with a connection's bytes as a Stream and a Sink.
+ */
+import { Context, Data, Effect, Layer, Option, Queue, Random, Sink, Stream, type Scope } from "effect"
+import { formatIpv4, type Ipv4Address } from "../protocols/address.js"
+import * as Checksum from "../protocols/checksum.js"
+import type * as Ip from "../protocols/ipv4.js"
+import {
+  defaultConfig,
+  Event,
+  makeSegmentIn,
+  TcpConnection,
+  type ConnectionConfig,
+  type ConnectionError,
+  type SegmentOut,
+  type State
+} from "../protocols/tcp/connection.js"
+import { IsnGenerator, ipv4Tuple } from "../protocols/tcp/isn.js"
+import * as Segment from "../protocols/tcp/segment.js"
+import { seqAdd } from "../protocols/tcp/seq.js"
+import { decodeTimestamp, encodeTimestamp, mssIndex, MSS_TABLE, SynCookies } from "../protocols/tcp/syn-cookie.js"
+import type { LayerCounters } from "../runtime/Counters.js"
+import { PollLoop } from "../runtime/PollLoop.js"
+import { TimerHeap } from "../runtime/TimerHeap.js"
+import { Ipv4 } from "./Ipv4.js"
+
+/** A TCP endpoint. */
+export interface Endpoint {
+  readonly address: Ipv4Address
+  readonly port: number
+}
+
+/** Why a TCP operation failed. */
+export class TcpError extends Data.TaggedError("TcpError")<{
+  readonly reason:
+    | "ConnectionRefused"
+    | "ConnectionReset"
+    | "ConnectionTimedOut"
+    | "ConnectionAborted"
+    | "ConnectionClosed"
+    | "PortInUse"
+    | "NoFreePort"
+    | "InvalidPort"
+    | "NoRoute"
+    | "TooManyConnections"
+  readonly message: string
+}> {}
+
+/** Options of a connection (and of the connections a listener accepts). */
+export interface SocketOptions {
+  /** Disable Nagle's algorithm. */
+  readonly noDelay?: boolean
+  readonly sendBufferSize?: number
+  readonly recvBufferSize?: number
+  readonly congestion?: "cubic" | "newreno"
+  readonly keepalive?: { readonly idleMillis: number; readonly intervalMillis: number; readonly probes: number }
+}
+
+/** Options of `listen`. */
+export interface ListenOptions extends SocketOptions {
+  /** Established connections waiting to be accepted (default 128). */
+  readonly backlog?: number
+  /** Half-open (SYN-RECEIVED) connections before SYN cookies take over (default 256). */
+  readonly synBacklog?: number
+}
+
+/** Figures of one connection, like `ss -ti`. */
+export interface TcpInfo {
+  readonly state: State
+  readonly cwnd: number
+  readonly ssthresh: number
+  readonly srttMillis: number | undefined
+  readonly rtoMillis: number
+  readonly bytesInFlight: number
+  readonly sndMss: number
+  readonly sndWindow: number
+  readonly rcvWindow: number
+  readonly retransmits: number
+  readonly windowScale: { readonly send: number; readonly receive: number } | undefined
+  readonly sack: boolean
+  readonly timestamps: boolean
+}
+
+/** An open TCP connection. */
+export interface TcpSocket {
+  readonly local: Endpoint
+  readonly remote: Endpoint
+  /** The next chunk of received bytes; None once the peer closed its side and all was read. */
+  readonly read: Effect.Effect<Option.Option<Uint8Array>, TcpError>
+  /** Received bytes until the peer closes its side. */
+  readonly stream: Stream.Stream<Uint8Array, TcpError>
+  /** Queues bytes to send; completes once they are all in the send buffer (waits for room). */
+  readonly write: (data: Uint8Array) => Effect.Effect<void, TcpError>
+  /** Writes every chunk; does not close. */
+  readonly sink: Sink.Sink<void, Uint8Array, never, TcpError>
+  /** Half-close: sends FIN after the queued bytes; reading goes on. */
+  readonly closeWrite: Effect.Effect<void>
+  /** Closes both directions gracefully (FIN); unread input is discarded from now on. */
+  readonly close: Effect.Effect<void>
+  /** Resets the connection (RST). */
+  readonly abort: Effect.Effect<void>
+  /** Current figures. */
+  readonly info: () => TcpInfo
+}
+
+/** The TCP layer's service. */
+export interface TcpService {
+  /** Listens on `port`; the Stream yields accepted connections. The listener closes with the scope. */
+  readonly listen: (
+    port: number,
+    options?: ListenOptions
+  ) => Effect.Effect<Stream.Stream<TcpSocket>, TcpError, Scope.Scope>
+  /** Opens a connection; it is closed gracefully with the scope. */
+  readonly connect: (to: Endpoint, options?: SocketOptions) => Effect.Effect<TcpSocket, TcpError, Scope.Scope>
+  /** Connections by state, for metrics. */
+  readonly connectionsByState: () => Record<string, number>
+  /** Sum of every connection's figures. */
+  readonly totals: () => { retransmits: number; fastRetransmits: number; rtoExpiries: number; connections: number }
+  readonly counters: LayerCounters
+}
+
+/** The TCP layer. */
+export class Tcp extends Context.Tag("isla/Tcp")<Tcp, TcpService>() {}
+
+/** Listens on `port` (see `TcpService.listen`). */
+export const listen = (port: number, options?: ListenOptions) => Effect.flatMap(Tcp, (t) => t.listen(port, options))
+
+/** Connects to `to` (see `TcpService.connect`). */
+export const connect = (to: Endpoint, options?: SocketOptions) => Effect.flatMap(Tcp, (t) => t.connect(to, options))
+
+/**
+ * Serves `port`: each accepted connection runs `handler` in its own fiber
+ * and is closed when the handler ends. Runs until the scope closes.
+ */
+export const serve = <E, R>(
+  port: number,
+  handler: (socket: TcpSocket) => Effect.Effect<void, E, R>,
+  options?: ListenOptions
+): Effect.Effect<void, TcpError, Tcp | R | Scope.Scope> =>
+  Effect.gen(function*() {
+    const connections = yield* listen(port, options)
+    yield* connections.pipe(
+      Stream.runForEach((socket) =>
+        Effect.forkScoped(
+          handler(socket).pipe(
+            Effect.catchAllCause(() => socket.abort),
+            Effect.ensuring(socket.close)
+          )
+        )
+      ),
+      Effect.forkScoped
+    )
+  })
+
+/** Limits of the TCP layer. */
+export interface TcpLayerOptions {
+  /** Connections at most (all states). Default 20,000. */
+  readonly maxConnections?: number
+  /** Connection defaults (buffers, timers). */
+  readonly connection?: Partial<ConnectionConfig>
+}
+
+interface Entry {
+  readonly conn: TcpConnection
+  readonly localAddr: Ipv4Address
+  readonly localPort: number
+  readonly remoteAddr: Ipv4Address
+  readonly remotePort: number
+  readonly pseudo: number
+  listener: Listener | undefined
+  timerAt: number
+  readWaiter: (() => void) | undefined
+  writeWaiter: (() => void) | undefined
+  openWaiter: (() => void) | undefined
+  /** The user closed the socket: unread input is thrown away. */
+  discardInput: boolean
+  socket: TcpSocket | undefined
+}
+
+interface Listener {
+  readonly port: number
+  readonly queue: Queue.Queue<TcpSocket>
+  readonly synBacklog: number
+  readonly config: ConnectionConfig
+  halfOpen: number
+}
+
+const errorReason = (e: ConnectionError | undefined): TcpError["reason"] => {
+  switch (e) {
+    case "Refused":
+      return "ConnectionRefused"
+    case "Reset":
+      return "ConnectionReset"
+    case "TimedOut":
+      return "ConnectionTimedOut"
+    case "Aborted":
+      return "ConnectionAborted"
+    default:
+      return "ConnectionClosed"
+  }
+}
+
+/** Builds the TCP layer and wires it to IPv4. */
+export const make = (layerOptions: TcpLayerOptions = {}) =>
+  Effect.gen(function*() {
+    const loop = yield* PollLoop
+    const ipv4 = yield* Ipv4
+    const counters = loop.counters.layer("tcp")
+    const maxConnections = layerOptions.maxConnections ?? 20_000
+    const pathMss = ipv4.maxPayload - Segment.HEADER_LEN
+    const baseConfig: ConnectionConfig = {
+      ...defaultConfig,
+      mss: pathMss,
+      pathMss,
+      ...layerOptions.connection
+    }
+    // Secrets for ISNs and cookies from Effect's Random: deterministic under a seeded Random in tests.
+    const makeSecret = Effect.gen(function*() {
+      const s = new Uint8Array(16)
+      for (let i = 0; i < 16; i++) s[i] = yield* Random.nextIntBetween(0, 256)
+      return s
+    })
+    const isnGen = new IsnGenerator(yield* makeSecret)
+    const cookies = new SynCookies(yield* makeSecret)
+    const tuple = new Uint8Array(12)
+
+    // Demux: local port → (remote address · 65536 + remote port) → entry.
+    const table = new Map<number, Map<number, Entry>>()
+    const listeners = new Map<number, Listener>()
+    const timers = new TimerHeap<Entry>()
+    let connectionCount = 0
+    let nextEphemeral = 32768 + (Math.floor(loop.time() * 7) % 28000)
+
+    const segIn = makeSegmentIn()
+    const view = new Segment.Packet(new Uint8Array(0), 0, 0)
+    const scratch = new Uint8Array(0x10000 + 64)
+    const rstOptions = Segment.makeOptions()
+
+    const lookup = (localPort: number, remoteAddr: Ipv4Address, remotePort: number) =>
+      table.get(localPort)?.get(remoteAddr * 65536 + remotePort)
+
+    const insert = (e: Entry) => {
+      let m = table.get(e.localPort)
+      if (!m) {
+        m = new Map()
+        table.set(e.localPort, m)
+      }
+      m.set(e.remoteAddr * 65536 + e.remotePort, e)
+      connectionCount++
+    }
+
+    const remove = (e: Entry) => {
+      const m = table.get(e.localPort)
+      if (m?.get(e.remoteAddr * 65536 + e.remotePort) === e) {
+        m.delete(e.remoteAddr * 65536 + e.remotePort)
+        if (m.size === 0) table.delete(e.localPort)
+        connectionCount--
+      }
+      if (e.listener) {
+        e.listener.halfOpen--
+        e.listener = undefined
+      }
+    }
+
+    /** Sends one segment of `e`'s connection. */
+    const emit = (e: Entry, seg: SegmentOut): void => {
+      const opts = seg.options
+      const hl = Segment.emitHeaderLength(opts)
+      let at = hl
+      if (seg.dataLength > 0) {
+        e.conn.sendBuffer.forEachReadable(seg.dataOffset, seg.dataLength, (buf, off, len) => {
+          scratch.set(buf.subarray(off, off + len), at)
+          at += len
+        })
+      }
+      Segment.emitHeader(
+        scratch,
+        0,
+        e.localPort,
+        e.remotePort,
+        seg.seq,
+        seg.ack,
+        seg.flags,
+        seg.window,
+        opts,
+        seg.dataLength,
+        e.pseudo
+      )
+      const r = ipv4.unsafeSend(e.remoteAddr, Segment.PROTOCOL, scratch, 0, hl + seg.dataLength)
+      if (r === "Sent" || r === "Queued") counters.tx++
+      else counters.drop(`tx_${r}`)
+    }
+
+    /** A bare RST (or RST-ACK) to an address with no connection. */
+    const sendRst = (
+      localAddr: Ipv4Address,
+      localPort: number,
+      remoteAddr: Ipv4Address,
+      remotePort: number,
+      seq: number,
+      ack: number,
+      withAck: boolean
+    ) => {
+      const pseudo = Checksum.pseudoHeaderV4(localAddr, remoteAddr, Segment.PROTOCOL, 0)
+      Segment.emitHeader(
+        scratch,
+        0,
+        localPort,
+        remotePort,
+        seq,
+        withAck ? ack : 0,
+        withAck ? Segment.Flags.RST | Segment.Flags.ACK : Segment.Flags.RST,
+        0,
+        undefined,
+        0,
+        pseudo
+      )
+      const r = ipv4.unsafeSend(remoteAddr, Segment.PROTOCOL, scratch, 0, Segment.HEADER_LEN)
+      if (r === "Sent" || r === "Queued") counters.tx++
+    }
+
+    const schedule = (e: Entry) => {
+      const at = e.conn.pollAt()
+      if (at < e.timerAt) {
+        e.timerAt = at
+        timers.push(at, e)
+        loop.unsafeWake()
+      }
+    }
+
+    /** After input, a timer or a user call: send what is due, wake users, reap. */
+    const settle = (e: Entry, now: number) => {
+      const c = e.conn
+      if (c.rstForUnacceptableAck !== undefined) {
+        sendRst(e.localAddr, e.localPort, e.remoteAddr, e.remotePort, c.rstForUnacceptableAck, 0, false)
+        c.rstForUnacceptableAck = undefined
+      }
+      c.dispatch(now, (seg) => emit(e, seg))
+      if (e.discardInput && c.readable > 0) {
+        c.consume(c.readable)
+        c.dispatch(now, (seg) => emit(e, seg))
+      }
+      const ev = c.events
+      if (ev !== 0) {
+        c.events = 0
+        if (ev & Event.Established) {
+          if (e.listener) {
+            const l = e.listener
+            e.listener.halfOpen--
+            e.listener = undefined
+            if (!Queue.unsafeOffer(l.queue, socketOf(e))) {
+              counters.drop("accept_queue_full")
+              c.abort()
+              c.dispatch(now, (seg) => emit(e, seg))
+            }
+          }
+          wake(e, "open")
+        }
+        if (ev & (Event.Readable | Event.Closed)) wake(e, "read")
+        if (ev & (Event.Writable | Event.Closed)) wake(e, "write")
+        if (ev & Event.Closed) wake(e, "open")
+      }
+      if (c.state === "Closed") {
+        remove(e)
+        return
+      }
+      schedule(e)
+    }
+
+    const wake = (e: Entry, which: "read" | "write" | "open") => {
+      const w = which === "read" ? e.readWaiter : which === "write" ? e.writeWaiter : e.openWaiter
+      if (w === undefined) return
+      if (which === "read") e.readWaiter = undefined
+      else if (which === "write") e.writeWaiter = undefined
+      else e.openWaiter = undefined
+      w()
+    }
+
+    const newEntry = (
+      conn: TcpConnection,
+      localAddr: Ipv4Address,
+      localPort: number,
+      remoteAddr: Ipv4Address,
+      remotePort: number
+    ): Entry => ({
+      conn,
+      localAddr,
+      localPort,
+      remoteAddr,
+      remotePort,
+      pseudo: Checksum.pseudoHeaderV4(localAddr, remoteAddr, Segment.PROTOCOL, 0),
+      listener: undefined,
+      timerAt: Infinity,
+      readWaiter: undefined,
+      writeWaiter: undefined,
+      openWaiter: undefined,
+      discardInput: false,
+      socket: undefined
+    })
+
+    const isnFor = (localAddr: Ipv4Address, localPort: number, remoteAddr: Ipv4Address, remotePort: number, now: number) =>
+      isnGen.isn(ipv4Tuple(tuple, localAddr, localPort, remoteAddr, remotePort), now * 1000)
+
+    /** A listener got a segment for no connection: SYN, cookie ACK, or RST. */
+    const onListener = (l: Listener, header: Ip.Packet, now: number) => {
+      const flags = segIn.flags
+      const src = header.src
+      const dst = header.dst
+      const sport = view.srcPort
+      const dport = view.dstPort
+      if (flags & Segment.Flags.RST) return
+      if (flags & Segment.Flags.SYN && !(flags & Segment.Flags.ACK)) {
+        if (l.halfOpen < l.synBacklog && connectionCount < maxConnections) {
+          const iss = isnFor(dst, dport, src, sport, now)
+          const conn = new TcpConnection(l.config, iss, now, iss ^ 0x5a5a5a5a)
+          conn.passive = true
+          conn.acceptSyn(segIn, now)
+          const e = newEntry(conn, dst, dport, src, sport)
+          e.listener = l
+          l.halfOpen++
+          insert(e)
+          settle(e, now)
+          return
+        }
+        // RFC 4987 §3.6: the backlog is full, answer statelessly with a cookie.
+        counters.drop("syn_backlog_full")
+        const o = segIn.options
+        const mss = o.mss > 0 ? o.mss : 536
+        const iss = cookies.make(ipv4Tuple(tuple, dst, dport, src, sport), segIn.seq, Math.min(mss, pathMss), Math.floor(now / 1000))
+        const out = rstOptions
+        Segment.resetOptions(out)
+        out.mss = MSS_TABLE[mssIndex(Math.min(mss, pathMss))]!
+        if (o.timestamp) {
+          out.timestamp = true
+          out.tsVal = encodeTimestamp(now >>> 0, {
+            windowScale: o.windowScale >= 0 ? o.windowScale : undefined,
+            sackPermitted: o.sackPermitted
+          })
+          out.tsEcr = o.tsVal
+          out.sackPermitted = o.sackPermitted
+          if (o.windowScale >= 0) out.windowScale = Math.min(14, windowShift(l.config.recvBufferSize))
+        }
+        const pseudo = Checksum.pseudoHeaderV4(dst, src, Segment.PROTOCOL, 0)
+        const hl = Segment.emitHeader(
+          scratch,
+          0,
+          dport,
+          sport,
+          iss,
+          seqAdd(segIn.seq, 1),
+          Segment.Flags.SYN | Segment.Flags.ACK,
+          Math.min(l.config.recvBufferSize, 0xffff),
+          out,
+          0,
+          pseudo
+        )
+        if (ipv4.unsafeSend(src, Segment.PROTOCOL, scratch, 0, hl) === "Sent") counters.tx++
+        return
+      }
+      if (flags & Segment.Flags.ACK && !(flags & Segment.Flags.SYN)) {
+        // Maybe the ACK of a cookie SYN-ACK.
+        const mss = cookies.check(
+          ipv4Tuple(tuple, dst, dport, src, sport),
+          seqAdd(segIn.seq, -1 | 0),
+          seqAdd(segIn.ack, -1 | 0),
+          Math.floor(now / 1000)
+        )
+        if (mss !== undefined && connectionCount < maxConnections) {
+          const o = segIn.options
+          const decoded = o.timestamp ? decodeTimestamp(o.tsEcr) : undefined
+          const conn = new TcpConnection(l.config, seqAdd(segIn.ack, -1 | 0), now, 0)
+          conn.passive = true
+          conn.acceptCookie(segIn, mss, decoded?.windowScale, decoded?.sackPermitted ?? false, now)
+          const e = newEntry(conn, dst, dport, src, sport)
+          e.listener = l
+          l.halfOpen++
+          insert(e)
+          conn.input(segIn, now)
+          settle(e, now)
+          return
+        }
+      }
+      counters.drop("no_connection")
+      rstFor(header)
+    }
+
+    /** RFC 9293 §3.10.7.1: the reply to a segment for a closed port. */
+    const rstFor = (header: Ip.Packet) => {
+      const flags = segIn.flags
+      if (flags & Segment.Flags.RST) return
+      if (ipv4.unsafeIsBroadcast(header.dst)) return
+      if (flags & Segment.Flags.ACK) {
+        sendRst(header.dst, view.dstPort, header.src, view.srcPort, segIn.ack, 0, false)
+      } else {
+        const len = segIn.payloadLength + (flags & Segment.Flags.SYN ? 1 : 0) + (flags & Segment.Flags.FIN ? 1 : 0)
+        sendRst(header.dst, view.dstPort, header.src, view.srcPort, 0, seqAdd(segIn.seq, len), true)
+      }
+    }
+
+    const input = (buffer: Uint8Array, offset: number, length: number, header: Ip.Packet): void => {
+      counters.rx++
+      const p = view.wrap(buffer, offset, length)
+      const bad = p.check()
+      if (bad !== undefined) return counters.drop(bad.reason)
+      const src = header.src
+      const dst = header.dst
+      if (!p.verifyChecksum(Checksum.pseudoHeaderV4(src, dst, Segment.PROTOCOL, length))) {
+        return counters.drop("bad_checksum")
+      }
+      const badOpt = Segment.parseOptions(p, segIn.options)
+      if (badOpt !== undefined) return counters.drop(badOpt.reason)
+      segIn.seq = p.seq
+      segIn.ack = p.ack
+      segIn.flags = p.flags
+      segIn.window = p.window
+      segIn.payload = buffer
+      segIn.payloadOffset = p.payloadOffset
+      segIn.payloadLength = p.payloadLength
+      const now = loop.time()
+      const e = lookup(p.dstPort, src, p.srcPort)
+      if (e !== undefined && e.conn.state !== "Closed") {
+        e.conn.input(segIn, now)
+        settle(e, now)
+        return
+      }
+      const l = listeners.get(p.dstPort)
+      if (l !== undefined && dst === ipv4.config.address) return onListener(l, header, now)
+      counters.drop("no_connection")
+      rstFor(header)
+    }
+
+    yield* ipv4.register(Segment.PROTOCOL, input)
+    yield* loop.addTimer({
+      pollAt: () => timers.peek(),
+      poll: (now) => {
+        for (;;) {
+          const due = timers.popDue(now)
+          if (due === undefined) return
+          const e = due.item
+          if (e.timerAt !== due.deadline) continue // stale: rescheduled since
+          e.timerAt = Infinity
+          if (e.conn.state === "Closed") continue
+          e.conn.onTimer(now)
+          settle(e, now)
+        }
+      }
+    })
+
+    const configFor = (o: SocketOptions | undefined): ConnectionConfig => ({
+      ...baseConfig,
+      ...(o?.noDelay !== undefined ? { noDelay: o.noDelay } : {}),
+      ...(o?.sendBufferSize !== undefined ? { sendBufferSize: o.sendBufferSize } : {}),
+      ...(o?.recvBufferSize !== undefined ? { recvBufferSize: o.recvBufferSize } : {}),
+      ...(o?.congestion !== undefined ? { congestion: o.congestion } : {}),
+      ...(o?.keepalive !== undefined ? { keepalive: o.keepalive } : {})
+    })
+
+    const failure = (e: Entry) =>
+      new TcpError({
+        reason: errorReason(e.conn.error),
+        message: `connection to ${formatIpv4(e.remoteAddr)}:${e.remotePort}: ${e.conn.error ?? "closed"}`
+      })
+
+    /** The user-facing socket of an entry (made once). */
+    const socketOf = (e: Entry): TcpSocket => {
+      if (e.socket) return e.socket
+      const c = e.conn
+      const read: Effect.Effect<Option.Option<Uint8Array>, TcpError> = Effect.suspend(() => {
+        const n = c.readable
+        if (n > 0) {
+          const chunk = new Uint8Array(Math.min(n, 65536))
+          c.recv(chunk, 0, chunk.length)
+          settle(e, loop.time())
+          return Effect.succeed(Option.some(chunk))
+        }
+        if (c.finReceived) return Effect.succeed(Option.none())
+        if (c.state === "Closed") {
+          return c.error === undefined ? Effect.succeed(Option.none()) : Effect.fail(failure(e))
+        }
+        return Effect.async<void>((resume) => {
+          e.readWaiter = () => resume(Effect.void)
+          return Effect.sync(() => {
+            e.readWaiter = undefined
+          })
+        }).pipe(Effect.zipRight(read))
+      })
+      const write = (data: Uint8Array): Effect.Effect<void, TcpError> =>
+        Effect.suspend(() => {
+          let offset = 0
+          const step: Effect.Effect<void, TcpError> = Effect.suspend(() => {
+            if (c.state === "Closed" || !c.canSend || c.finQueued) {
+              return Effect.fail(
+                c.error !== undefined ?
+                  failure(e) :
+                  new TcpError({ reason: "ConnectionClosed", message: "the connection is closed for writing" })
+              )
+            }
+            offset += c.send(data, offset, data.length - offset)
+            settle(e, loop.time())
+            if (offset >= data.length) return Effect.void
+            return Effect.async<void>((resume) => {
+              e.writeWaiter = () => resume(Effect.void)
+              return Effect.sync(() => {
+                e.writeWaiter = undefined
+              })
+            }).pipe(Effect.zipRight(step))
+          })
+          return step
+        })
+      const socket: TcpSocket = {
+        local: { address: e.localAddr, port: e.localPort },
+        remote: { address: e.remoteAddr, port: e.remotePort },
+        read,
+        stream: Stream.repeatEffectOption(
+          read.pipe(
+            Effect.mapError(Option.some),
+            Effect.flatMap(Option.match({ onNone: () => Effect.fail(Option.none()), onSome: Effect.succeed }))
+          )
+        ),
+        write,
+        sink: Sink.forEach(write),
+        closeWrite: Effect.sync(() => {
+          c.close(loop.time())
+          settle(e, loop.time())
+        }),
+        close: Effect.sync(() => {
+          e.discardInput = true
+          if (c.state !== "Closed") {
+            c.close(loop.time())
+            settle(e, loop.time())
+          }
+        }),
+        abort: Effect.sync(() => {
+          if (c.state !== "Closed") {
+            c.abort()
+            settle(e, loop.time())
+          }
+        }),
+        info: () => ({
+          state: c.state,
+          cwnd: c.cc.cwnd,
+          ssthresh: c.cc.ssthresh,
+          srttMillis: c.rtt.srtt,
+          rtoMillis: c.rtt.rto,
+          bytesInFlight: c.bytesInFlight,
+          sndMss: c.sndMss,
+          sndWindow: c.sndWnd,
+          rcvWindow: c.recvWindow(),
+          retransmits: c.stats.retransmits,
+          windowScale: c.wsNegotiated ? { send: c.sndWndShift, receive: c.rcvWndShift } : undefined,
+          sack: c.sackEnabled,
+          timestamps: c.tsEnabled
+        })
+      }
+      e.socket = socket
+      return socket
+    }
+
+    const checkPort = (port: number) =>
+      Number.isInteger(port) && port >= 0 && port <= 65535 ?
+        Effect.void :
+        Effect.fail(new TcpError({ reason: "InvalidPort", message: `invalid port ${port}` }))
+
+    const service: TcpService = {
+      listen: (port, options) =>
+        Effect.gen(function*() {
+          yield* checkPort(port)
+          if (port === 0) return yield* new TcpError({ reason: "InvalidPort", message: "listen needs a port" })
+          const queue = yield* Queue.dropping<TcpSocket>(options?.backlog ?? 128)
+          const listener: Listener = {
+            port,
+            queue,
+            synBacklog: options?.synBacklog ?? 256,
+            config: configFor(options),
+            halfOpen: 0
+          }
+          yield* Effect.acquireRelease(
+            Effect.suspend(() => {
+              if (listeners.has(port)) {
+                return Effect.fail(new TcpError({ reason: "PortInUse", message: `TCP port ${port} is in use` }))
+              }
+              listeners.set(port, listener)
+              return Effect.void
+            }),
+            () =>
+              Effect.suspend(() => {
+                listeners.delete(port)
+                // Connections not yet accepted go with the listener.
+                return Queue.takeAll(queue).pipe(
+                  Effect.flatMap((pending) => Effect.forEach(pending, (s) => s.abort, { discard: true })),
+                  Effect.zipRight(Queue.shutdown(queue))
+                )
+              })
+          )
+          return Stream.fromQueue(queue)
+        }),
+
+      connect: (to, options) =>
+        Effect.gen(function*() {
+          yield* checkPort(to.port)
+          const local = ipv4.unsafeSourceFor(to.address)
+          if (local === 0) return yield* new TcpError({ reason: "NoRoute", message: "no IPv4 address configured" })
+          if (connectionCount >= maxConnections) {
+            return yield* new TcpError({ reason: "TooManyConnections", message: "connection table full" })
+          }
+          let port = 0
+          for (let i = 0; i < 28232; i++) {
+            const p = nextEphemeral
+            nextEphemeral = nextEphemeral >= 60999 ? 32768 : nextEphemeral + 1
+            if (!listeners.has(p) && lookup(p, to.address, to.port) === undefined) {
+              port = p
+              break
+            }
+          }
+          if (port === 0) return yield* new TcpError({ reason: "NoFreePort", message: "no free local port" })
+          const now = loop.time()
+          const iss = isnFor(local, port, to.address, to.port, now)
+          const conn = new TcpConnection(configFor(options), iss, now, iss ^ 0x5a5a5a5a)
+          const e = newEntry(conn, local, port, to.address, to.port)
+          insert(e)
+          conn.connect(now)
+          settle(e, now)
+          const socket = socketOf(e)
+          yield* Effect.addFinalizer(() => socket.close)
+          yield* Effect.async<void>((resume) => {
+            if (conn.state !== "SynSent" && conn.state !== "SynReceived") return resume(Effect.void)
+            e.openWaiter = () => resume(Effect.void)
+            return Effect.sync(() => {
+              e.openWaiter = undefined
+              if (conn.state === "SynSent" || conn.state === "SynReceived") {
+                conn.abort()
+                settle(e, loop.time())
+              }
+            })
+          })
+          if (conn.state === "Closed") return yield* failure(e)
+          return socket
+        }),
+
+      connectionsByState: () => {
+        const out: Record<string, number> = {}
+        for (const m of table.values()) for (const e of m.values()) out[e.conn.state] = (out[e.conn.state] ?? 0) + 1
+        return out
+      },
+
+      totals: () => {
+        let retransmits = 0
+        let fastRetransmits = 0
+        let rtoExpiries = 0
+        for (const m of table.values()) {
+          for (const e of m.values()) {
+            retransmits += e.conn.stats.retransmits
+            fastRetransmits += e.conn.stats.fastRetransmits
+            rtoExpiries += e.conn.stats.rtoExpiries
+          }
+        }
+        return { retransmits, fastRetransmits, rtoExpiries, connections: connectionCount }
+      },
+      counters
+    }
+    return service
+  })
+
+const windowShift = (size: number): number => {
+  let s = 0
+  while (s < 14 && size >> s > 0xffff) s++
+  return s
+}
+
+/** The TCP layer as a Layer. */
+export const layer = (options?: TcpLayerOptions): Layer.Layer<Tcp, never, PollLoop | Ipv4> =>
+  Layer.scoped(Tcp, make(options))
