@@ -8,6 +8,9 @@
 /** Receives one contiguous chunk of the ring's storage (see `RingBuffer.forEachReadable`). */
 export type RingChunkVisitor = (buffer: Uint8Array, offset: number, length: number) => void
 
+/** Storage a ring starts with (it doubles up to its capacity as data needs). */
+const INITIAL_STORAGE = 4096
+
 /** Below this many bytes a copy is a plain loop; above it, one `subarray` view and `set`. */
 const LOOP_COPY_MAX = 64
 
@@ -39,18 +42,41 @@ const room = (array: Uint8Array, offset: number): number => {
  *
  * The front position is never reset when the ring empties, so that bytes
  * parked past the end stay where `writeUnallocated` put them.
+ *
+ * Storage grows on demand (doubling, from 4 KiB) up to `capacity`, so ten
+ * thousand idle connections do not hold ten thousand full buffers.
  */
 export class RingBuffer {
   /** Size of the storage, in bytes. */
   readonly capacity: number
-  private readonly storage: Uint8Array
-  /** Index of the front byte in `storage`, always < capacity (0 when capacity is 0). */
+  private storage: Uint8Array
+  /** Index of the front byte in `storage`, always < storage.length (0 when it is empty). */
   private head = 0
   private stored = 0
 
   constructor(capacity: number) {
     this.capacity = count(capacity)
-    this.storage = new Uint8Array(this.capacity)
+    this.storage = new Uint8Array(Math.min(this.capacity, INITIAL_STORAGE))
+  }
+
+  /** Bytes of memory the ring holds now (≤ capacity). */
+  get allocated(): number {
+    return this.storage.length
+  }
+
+  /** Grows the storage so that `needed` bytes past the front fit, keeping every byte's logical position. */
+  private ensure(needed: number): void {
+    const old = this.storage
+    if (needed <= old.length) return
+    let size = Math.max(old.length * 2, INITIAL_STORAGE)
+    while (size < needed) size *= 2
+    if (size > this.capacity) size = this.capacity
+    const grown = new Uint8Array(size)
+    const tail = old.length - this.head
+    grown.set(old.subarray(this.head), 0)
+    grown.set(old.subarray(0, this.head), tail)
+    this.storage = grown
+    this.head = 0
   }
 
   /** Readable bytes stored. */
@@ -120,6 +146,7 @@ export class RingBuffer {
    */
   enqueueUnallocated(n: number): number {
     const k = Math.min(count(n), this.free)
+    this.ensure(this.stored + k)
     this.stored += k
     return k
   }
@@ -138,7 +165,7 @@ export class RingBuffer {
     const n = Math.min(count(len), this.stored - o)
     if (n === 0) return 0
     const start = this.index(o)
-    const first = Math.min(n, this.capacity - start)
+    const first = Math.min(n, this.storage.length - start)
     visit(this.storage, start, first)
     if (first < n) visit(this.storage, 0, n - first)
     return n
@@ -150,10 +177,11 @@ export class RingBuffer {
     this.stored = 0
   }
 
-  /** Storage index of the byte `offset` past the front; `offset` <= capacity, so one wrap suffices. */
+  /** Storage index of the byte `offset` past the front; `offset` <= storage length, so one wrap suffices. */
   private index(offset: number): number {
+    const size = this.storage.length
     const i = this.head + offset
-    return i >= this.capacity ? i - this.capacity : i
+    return i >= size ? i - size : i
   }
 
   private advance(n: number): void {
@@ -166,9 +194,10 @@ export class RingBuffer {
   private writeAt(offset: number, src: Uint8Array, srcOffset: number, len: number): number {
     const n = Math.min(count(len), this.capacity - offset, room(src, srcOffset))
     if (n === 0) return 0
+    this.ensure(offset + n)
     const so = count(srcOffset)
     const start = this.index(offset)
-    const first = Math.min(n, this.capacity - start)
+    const first = Math.min(n, this.storage.length - start)
     copyBytes(this.storage, start, src, so, first)
     if (first < n) copyBytes(this.storage, 0, src, so + first, n - first)
     return n
@@ -182,7 +211,7 @@ export class RingBuffer {
     if (n === 0) return 0
     const d = count(dstOffset)
     const start = this.index(o)
-    const first = Math.min(n, this.capacity - start)
+    const first = Math.min(n, this.storage.length - start)
     copyBytes(dst, d, this.storage, start, first)
     if (first < n) copyBytes(dst, d + first, this.storage, 0, n - first)
     return n

@@ -341,3 +341,32 @@ describe("RingBuffer against a model", () => {
     )
   })
 })
+
+describe("RingBuffer storage growth", () => {
+  it("starts small, grows only as data needs, and keeps readable and parked bytes in place", () => {
+    const ring = new RingBuffer(256 * 1024)
+    expect(ring.allocated).toBe(4096)
+    const src = new Uint8Array(10_000).map((_, i) => i & 0xff)
+    // Wrap the small storage first: enqueue 3000, drop 2500, enqueue 3000 more.
+    ring.enqueue(src, 0, 3000)
+    ring.discard(2500)
+    ring.enqueue(src, 3000, 3000)
+    expect(ring.allocated).toBe(4096)
+    // Park out-of-order bytes past the end, which forces growth across the wrap.
+    expect(ring.writeUnallocated(2000, src, 8000, 1000)).toBe(1000)
+    expect(ring.allocated).toBeGreaterThan(4096)
+    ring.writeUnallocated(0, src, 6000, 2000)
+    expect(ring.enqueueUnallocated(3000)).toBe(3000)
+    const out = new Uint8Array(ring.length)
+    ring.dequeue(out, 0, out.length)
+    expect(Array.from(out)).toEqual(Array.from(src.subarray(2500, 9000)))
+    expect(ring.allocated).toBeLessThanOrEqual(16384)
+  })
+
+  it("never allocates past its capacity", () => {
+    const ring = new RingBuffer(5000)
+    ring.enqueue(new Uint8Array(6000), 0, 6000)
+    expect(ring.length).toBe(5000)
+    expect(ring.allocated).toBe(5000)
+  })
+})
