@@ -9,6 +9,7 @@ import { Link } from "../layers/Link.js"
 import * as PcapLink from "../layers/link/PcapLink.js"
 import * as Metrics from "../layers/Metrics.js"
 import * as Stack from "../layers/Stack.js"
+import * as Tcp from "../layers/Tcp.js"
 import { formatIpv4Cidr, formatMac } from "../protocols/address.js"
 import * as HostInterface from "../runtime/HostInterface.js"
 import { PollLoop } from "../runtime/PollLoop.js"
@@ -43,7 +44,9 @@ export const runUp = (o: StackOptions & { readonly services: boolean }) =>
       yield* tcpDiscard(9)
       yield* tcpSource(19)
     }
-    yield* Metrics.sync(loop.counters).pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)
+    const tcp = yield* Tcp.Tcp
+    const publish = Effect.zipRight(Metrics.sync(loop.counters), Metrics.syncTcp(tcp))
+    yield* publish.pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)
     yield* Effect.sync(() =>
       process.stdout.write(`ready tap=${link.name} mac=${formatMac(o.mac)} ipv4=${formatIpv4Cidr(o.ip)}\n`)
     )

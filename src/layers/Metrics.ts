@@ -5,6 +5,7 @@
  */
 import { Effect, Metric } from "effect"
 import type { Counters } from "../runtime/Counters.js"
+import type { TcpService } from "./Tcp.js"
 
 /** Frames read from the link. */
 export const framesReceived = Metric.counter("isla_frames_received_total", {
@@ -19,7 +20,60 @@ export const framesDropped = Metric.counter("isla_frames_dropped_total", {
   description: "Frames or packets dropped, by layer and reason"
 })
 
-const published = new WeakMap<Counters, Map<string, number>>()
+/** TCP connections by state (a gauge, tagged `state`). */
+export const tcpConnections = Metric.gauge("isla_tcp_connections", {
+  description: "TCP connections by state"
+})
+/** TCP segments retransmitted. */
+export const tcpRetransmissions = Metric.counter("isla_tcp_retransmissions_total", {
+  description: "TCP segments retransmitted"
+})
+/** Other TCP figures, tagged `event`: fast retransmits, RTO expiries, SACK recoveries, ... */
+export const tcpEvents = Metric.counter("isla_tcp_events_total", {
+  description: "TCP events by kind"
+})
+
+const published = new WeakMap<object, Map<string, number>>()
+
+/** Publishes the TCP layer's figures: connections by state, retransmissions and other events. */
+export const syncTcp = (tcp: TcpService): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    let seen = published.get(tcp)
+    if (!seen) {
+      seen = new Map()
+      published.set(tcp, seen)
+    }
+    const effects: Array<Effect.Effect<void>> = []
+    const byState = tcp.connectionsByState()
+    for (const state of STATES) {
+      effects.push(Metric.set(tcpConnections.pipe(Metric.tagged("state", state)), byState[state] ?? 0))
+    }
+    const t = tcp.totals()
+    const delta = (key: string, value: number) => {
+      const d = value - (seen.get(key) ?? 0)
+      seen.set(key, value)
+      return d
+    }
+    const r = delta("retransmits", t.retransmits)
+    if (r > 0) effects.push(Metric.incrementBy(tcpRetransmissions, r))
+    for (const k of ["segmentsIn", "segmentsOut", "fastRetransmits", "rtoExpiries", "sackRecoveries", "outOfOrderBytes", "zeroWindowProbes", "challengeAcks"] as const) {
+      const d = delta(k, t[k])
+      if (d > 0) effects.push(Metric.incrementBy(tcpEvents.pipe(Metric.tagged("event", k)), d))
+    }
+    return Effect.all(effects, { discard: true })
+  })
+
+const STATES = [
+  "SynSent",
+  "SynReceived",
+  "Established",
+  "FinWait1",
+  "FinWait2",
+  "CloseWait",
+  "Closing",
+  "LastAck",
+  "TimeWait"
+] as const
 
 /** Adds to the metrics what `counters` counted since the last `sync` of them. */
 export const sync = (counters: Counters): Effect.Effect<void> =>

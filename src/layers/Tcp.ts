@@ -108,6 +108,32 @@ export interface TcpSocket {
   readonly info: () => TcpInfo
 }
 
+/** Cumulative figures of the TCP layer. */
+export interface TcpTotals {
+  readonly connections: number
+  readonly segmentsIn: number
+  readonly segmentsOut: number
+  readonly retransmits: number
+  readonly fastRetransmits: number
+  readonly rtoExpiries: number
+  readonly sackRecoveries: number
+  readonly outOfOrderBytes: number
+  readonly zeroWindowProbes: number
+  readonly challengeAcks: number
+}
+
+const totalKeys = [
+  "segmentsIn",
+  "segmentsOut",
+  "retransmits",
+  "fastRetransmits",
+  "rtoExpiries",
+  "sackRecoveries",
+  "outOfOrderBytes",
+  "zeroWindowProbes",
+  "challengeAcks"
+] as const
+
 /** The TCP layer's service. */
 export interface TcpService {
   /** Listens on `port`; the Stream yields accepted connections. The listener closes with the scope. */
@@ -119,8 +145,8 @@ export interface TcpService {
   readonly connect: (to: Endpoint, options?: SocketOptions) => Effect.Effect<TcpSocket, TcpError, Scope.Scope>
   /** Connections by state, for metrics. */
   readonly connectionsByState: () => Record<string, number>
-  /** Sum of every connection's figures. */
-  readonly totals: () => { retransmits: number; fastRetransmits: number; rtoExpiries: number; connections: number }
+  /** Figures summed over every connection since the layer started (closed ones included). */
+  readonly totals: () => TcpTotals
   readonly counters: LayerCounters
 }
 
@@ -265,6 +291,18 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
         e.listener.halfOpen--
         e.listener = undefined
       }
+      for (const k of totalKeys) closedTotals[k] += e.conn.stats[k]
+    }
+    const closedTotals = {
+      segmentsIn: 0,
+      segmentsOut: 0,
+      retransmits: 0,
+      fastRetransmits: 0,
+      rtoExpiries: 0,
+      sackRecoveries: 0,
+      outOfOrderBytes: 0,
+      zeroWindowProbes: 0,
+      challengeAcks: 0
     }
 
     /** Sends one segment of `e`'s connection. */
@@ -749,17 +787,11 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       },
 
       totals: () => {
-        let retransmits = 0
-        let fastRetransmits = 0
-        let rtoExpiries = 0
+        const t = { ...closedTotals, connections: connectionCount }
         for (const m of table.values()) {
-          for (const e of m.values()) {
-            retransmits += e.conn.stats.retransmits
-            fastRetransmits += e.conn.stats.fastRetransmits
-            rtoExpiries += e.conn.stats.rtoExpiries
-          }
+          for (const e of m.values()) for (const k of totalKeys) t[k] += e.conn.stats[k]
         }
-        return { retransmits, fastRetransmits, rtoExpiries, connections: connectionCount }
+        return t
       },
       counters
     }
