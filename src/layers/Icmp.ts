@@ -54,6 +54,9 @@ export class Icmp extends Context.Tag("isla/Icmp")<Icmp, IcmpService>() {}
 export const ping = (dst: Ipv4Address, options?: PingOptions): Effect.Effect<PingReply, IcmpError, Icmp> =>
   Effect.flatMap(Icmp, (icmp) => icmp.ping(dst, options))
 
+const readQuotedSrc = (b: Uint8Array, q: number): number =>
+  ((b[q + 12]! << 24) | (b[q + 13]! << 16) | (b[q + 14]! << 8) | b[q + 15]!) >>> 0
+
 /** Options of the ICMP layer. */
 export interface IcmpOptions {
   /** Error messages per second (token bucket refill; RFC 1812 §4.3.2.8). Default 100. */
@@ -125,11 +128,22 @@ export const make = (options: IcmpOptions = {}) =>
           return
         }
         case IcmpWire.Type.DstUnreachable:
-          counters.drop("dst_unreachable")
+        case IcmpWire.Type.TimeExceeded: {
+          // RFC 1122 §3.2.2.1: hand the error to the transport that sent the quoted datagram.
+          const q = p.dataOffset
+          const qlen = p.dataLength
+          const ihl = qlen > 0 ? (buffer[q]! & 0x0f) * 4 : 0
+          if (qlen < 20 || buffer[q]! >> 4 !== 4 || ihl < 20 || qlen < ihl + 8) return counters.drop("bad_quote")
+          if (ipv4.config.address === 0 || readQuotedSrc(buffer, q) !== ipv4.config.address) {
+            return counters.drop("quote_not_ours")
+          }
+          counters.drop(p.type === IcmpWire.Type.DstUnreachable ? "dst_unreachable" : "time_exceeded")
+          const mtu = p.type === IcmpWire.Type.DstUnreachable && p.code === IcmpWire.Unreachable.FragmentationNeeded ?
+            p.nextHopMtu :
+            0
+          ipv4.unsafeDeliverError(buffer[q + 9]!, p.type, p.code, mtu, buffer, q, qlen)
           return
-        case IcmpWire.Type.TimeExceeded:
-          counters.drop("time_exceeded")
-          return
+        }
         default:
           counters.drop("unsupported_type")
       }

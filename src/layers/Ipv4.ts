@@ -33,6 +33,21 @@ export type ErrorReporter = (
   payloadLength: number
 ) => void
 
+/**
+ * Receives an ICMP error about a datagram we sent (RFC 1122 §3.2.2: passed to
+ * the transport protocol): `quote` is the quoted IPv4 header plus at least 8
+ * bytes of its payload.
+ */
+export type IcmpErrorHandler = (
+  type: number,
+  code: number,
+  /** Next-hop MTU of "fragmentation needed" (RFC 1191), else 0. */
+  mtu: number,
+  quote: Uint8Array,
+  quoteOffset: number,
+  quoteLength: number
+) => void
+
 /** What happened to a datagram handed to `unsafeSend`. */
 export type SendResult = "Sent" | "Queued" | "NoRoute" | "NoAddress" | "TooBig" | "Dropped"
 
@@ -55,6 +70,18 @@ export interface Ipv4Service {
   readonly config: Ipv4ConfigService
   /** Routes datagrams of `protocol` to `handler` for the life of the scope. */
   readonly register: (protocol: number, handler: ProtocolHandler) => Effect.Effect<void, never, Scope.Scope>
+  /** Routes ICMP errors about our datagrams of `protocol` to `handler` for the life of the scope. */
+  readonly registerErrorHandler: (protocol: number, handler: IcmpErrorHandler) => Effect.Effect<void, never, Scope.Scope>
+  /** Hands an ICMP error about one of our datagrams to its protocol (called by the ICMP layer). */
+  readonly unsafeDeliverError: (
+    protocol: number,
+    type: number,
+    code: number,
+    mtu: number,
+    quote: Uint8Array,
+    quoteOffset: number,
+    quoteLength: number
+  ) => void
   /** Installs the ICMP error reporter. */
   readonly unsafeSetErrorReporter: (reporter: ErrorReporter) => void
   /** Reports an ICMP error about a received datagram (no-op without an ICMP layer). */
@@ -106,6 +133,7 @@ export const make = (options: Ipv4Options = {}) =>
     const reassembler = new Reassembler<Uint8Array>(options.reassembly ?? defaultReassembly)
     const defaultTtl = options.ttl ?? 64
     const handlers: Array<ProtocolHandler | undefined> = new Array(256).fill(undefined)
+    const errorHandlers: Array<IcmpErrorHandler | undefined> = new Array(256).fill(undefined)
     let reportError: ErrorReporter | undefined
     const view = new Ip.Packet(new Uint8Array(0), 0, 0)
     const ctxView = new Ip.Packet(new Uint8Array(0), 0, 0)
@@ -279,6 +307,18 @@ export const make = (options: Ipv4Options = {}) =>
               handlers[protocol] = undefined
             })
         ),
+      registerErrorHandler: (protocol, handler) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            errorHandlers[protocol] = handler
+          }),
+          () =>
+            Effect.sync(() => {
+              errorHandlers[protocol] = undefined
+            })
+        ),
+      unsafeDeliverError: (protocol, type, code, mtu, quote, off, len) =>
+        errorHandlers[protocol]?.(type, code, mtu, quote, off, len),
       unsafeSetErrorReporter: (r) => {
         reportError = r
       },

@@ -84,6 +84,19 @@ export interface TcpInfo {
   readonly windowScale: { readonly send: number; readonly receive: number } | undefined
   readonly sack: boolean
   readonly timestamps: boolean
+  /** Fast retransmits (entries into loss recovery on duplicate ACKs or SACK). */
+  readonly fastRetransmits: number
+  /** Retransmission timer expiries. */
+  readonly rtoExpiries: number
+  /** Zero-window probes sent. */
+  readonly zeroWindowProbes: number
+  /** Payload bytes received out of order (held for reassembly). */
+  readonly outOfOrderBytes: number
+  /** Challenge ACKs sent (RFC 5961). */
+  readonly challengeAcks: number
+  /** Segments received and sent. */
+  readonly segmentsIn: number
+  readonly segmentsOut: number
 }
 
 /** An open TCP connection. */
@@ -231,6 +244,8 @@ const errorReason = (e: ConnectionError | undefined): TcpError["reason"] => {
   }
 }
 
+const DONT_FRAGMENT = { dontFragment: true } as const
+
 /** Builds the TCP layer and wires it to IPv4. */
 export const make = (layerOptions: TcpLayerOptions = {}) =>
   Effect.gen(function*() {
@@ -329,7 +344,8 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
         seg.dataLength,
         e.pseudo
       )
-      const r = ipv4.unsafeSend(e.remoteAddr, Segment.PROTOCOL, scratch, 0, hl + seg.dataLength)
+      // DF on every segment: path MTU discovery (RFC 1191) instead of fragmentation.
+      const r = ipv4.unsafeSend(e.remoteAddr, Segment.PROTOCOL, scratch, 0, hl + seg.dataLength, DONT_FRAGMENT)
       if (r === "Sent" || r === "Queued") counters.tx++
       else counters.drop(`tx_${r}`)
     }
@@ -573,6 +589,25 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
     }
 
     yield* ipv4.register(Segment.PROTOCOL, input)
+    // ICMP errors about our segments: path MTU (RFC 1191) and unreachable while connecting.
+    yield* ipv4.registerErrorHandler(Segment.PROTOCOL, (type, code, mtu, quote, q, qlen) => {
+      const ihl = (quote[q]! & 0x0f) * 4
+      if (qlen < ihl + 8) return
+      const t = q + ihl
+      const remote = ((quote[q + 16]! << 24) | (quote[q + 17]! << 16) | (quote[q + 18]! << 8) | quote[q + 19]!) >>> 0
+      const localPort = (quote[t]! << 8) | quote[t + 1]!
+      const remotePort = (quote[t + 2]! << 8) | quote[t + 3]!
+      const seq = ((quote[t + 4]! << 24) | (quote[t + 5]! << 16) | (quote[t + 6]! << 8) | quote[t + 7]!) >>> 0
+      const e = lookup(localPort, remote, remotePort)
+      if (e === undefined) return
+      const now = loop.time()
+      if (type === 3 && code === 4) {
+        if (e.conn.onPathMtu(mtu, seq)) counters.drop("pmtu_reduced")
+      } else if (type === 3 && (code === 2 || code === 3)) {
+        e.conn.onUnreachable(seq)
+      }
+      settle(e, now)
+    })
     yield* loop.addTimer({
       pollAt: () => timers.peek(),
       poll: (now) => {
@@ -692,7 +727,14 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
           retransmits: c.stats.retransmits,
           windowScale: c.wsNegotiated ? { send: c.sndWndShift, receive: c.rcvWndShift } : undefined,
           sack: c.sackEnabled,
-          timestamps: c.tsEnabled
+          timestamps: c.tsEnabled,
+          fastRetransmits: c.stats.fastRetransmits,
+          rtoExpiries: c.stats.rtoExpiries,
+          zeroWindowProbes: c.stats.zeroWindowProbes,
+          outOfOrderBytes: c.stats.outOfOrderBytes,
+          challengeAcks: c.stats.challengeAcks,
+          segmentsIn: c.stats.segmentsIn,
+          segmentsOut: c.stats.segmentsOut
         })
       }
       e.socket = socket

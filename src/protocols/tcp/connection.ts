@@ -906,6 +906,36 @@ export class TcpConnection {
   }
 
   // ---------------------------------------------------------------------------
+  // ICMP errors (RFC 1122 §4.2.3.9, RFC 1191, RFC 5927)
+
+  /**
+   * "Fragmentation needed" said the path carries at most `mtu` bytes (RFC
+   * 1191 §6.3): shrink the segment size and resend what is in flight with
+   * it. Believed only for a quoted sequence number in flight (RFC 5927 §4.1).
+   * Returns true when the segment size changed.
+   */
+  onPathMtu(mtu: number, quotedSeq: number): boolean {
+    if (!(seqGe(quotedSeq, this.sndUna) && seqLt(quotedSeq, this.sndMax))) return false
+    if (mtu < 68) return false // RFC 791's minimum; ignore nonsense
+    const mss = Math.max(8, mtu - 40 - (this.tsEnabled ? 12 : 0))
+    if (mss >= this.sndMss) return false
+    this.sndMss = mss
+    this.cc.setMss(mss)
+    // RFC 1191 §6.5: retransmit at once with the smaller size, without a congestion signal.
+    this.sndNxt = this.sndUna
+    this.rtSeq = undefined
+    return true
+  }
+
+  /**
+   * Port or protocol unreachable for our SYN: the connection attempt fails
+   * (a hard error while opening, as Linux treats it); ignored otherwise.
+   */
+  onUnreachable(quotedSeq: number): void {
+    if (this.state === "SynSent" && quotedSeq === this.iss) this.enterClosed("Refused")
+  }
+
+  // ---------------------------------------------------------------------------
   // Timers
 
   /** Runs the timers that are due at `now`. */

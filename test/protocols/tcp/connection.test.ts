@@ -447,3 +447,44 @@ describe("TCP connection: RST handling (RFC 5961)", () => {
     expect(p.a.error).toBe("Aborted")
   })
 })
+
+describe("TCP connection: ICMP errors", () => {
+  it("fragmentation needed shrinks the segment size and resends in flight data smaller (RFC 1191)", () => {
+    const p = open()
+    p.drop = () => true
+    const data = pattern(20_000, 11)
+    p.a.send(data, 0, data.length)
+    p.exchange()
+    p.drop = () => false
+    expect(p.a.onPathMtu(1200, (p.a.sndUna + 5) >>> 0)).toBe(true)
+    expect(p.a.sndMss).toBe(1200 - 40 - 12)
+    const before = p.log.length
+    p.exchange()
+    const resent = p.log.slice(before).filter((l) => l.dir === "ab" && l.seg.data.length > 0)
+    expect(resent.length).toBeGreaterThan(0)
+    expect(Math.max(...resent.map((l) => l.seg.data.length))).toBe(1148)
+    const got = new Uint8Array(data.length)
+    let n = 0
+    for (let i = 0; i < 100 && n < data.length; i++) {
+      n += p.b.recv(got, n, data.length - n)
+      p.exchange()
+      if (n < data.length) p.tick()
+    }
+    expectSameBytes(got, data)
+  })
+
+  it("ignores a fragmentation-needed quoting a sequence number not in flight (RFC 5927)", () => {
+    const p = open()
+    expect(p.a.onPathMtu(600, (p.a.sndUna + 100_000) >>> 0)).toBe(false)
+    expect(p.a.sndMss).toBe(1448)
+  })
+
+  it("port unreachable for our SYN fails the connection attempt as refused", () => {
+    const a = new TcpConnection(config(), 42, 1000)
+    a.connect(1000)
+    a.dispatch(1000, () => {})
+    a.onUnreachable(42)
+    expect(a.state).toBe("Closed")
+    expect(a.error).toBe("Refused")
+  })
+})
