@@ -10,9 +10,9 @@ it("the README shows test/readme-example.ts verbatim", () => {
   expect(readme).toContain("```ts\n" + example + "```")
 })
 
-it.scoped("the README example pings and echoes over the in-memory link", () =>
+it.scoped("the README example pings and echoes over TCP on the in-memory link", () =>
   Effect.gen(function*() {
     const r = yield* program
-    expect(r.echoed).toBe("hi")
+    expect(r.echoed).toBe("hello, isla")
     expect(r.rtt).toBeGreaterThanOrEqual(0)
   }))
