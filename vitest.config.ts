@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     reporters: ["default", "./test/summary-reporter.ts"],
-    // Builds dist/ once (the TAP tests run dist/cli/main.js) and sweeps orphaned test namespaces.
+    // Builds dist/ once (the TAP tests run dist/isla.mjs) and sweeps orphaned test namespaces.
     globalSetup: ["test/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,

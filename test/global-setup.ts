@@ -1,6 +1,6 @@
 /**
- * Vitest global setup: builds the CLI once (`npx tsc -p tsconfig.build.json`)
- * so TAP tests run the current `dist/cli/main.js`, and removes network
+ * Vitest global setup: builds the package once (`npm run build`: tsc, then
+ * the esbuild bundle) so TAP tests run the current `dist/isla.mjs`, and removes network
  * namespaces left by an earlier test run whose process is gone (SPEC §7).
  * `ISLA_SKIP_BUILD=1` skips the build (e.g. when dist/ is already fresh).
  */
@@ -15,7 +15,7 @@ const build = () => {
     return
   }
   const started = Date.now()
-  const result = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], {
+  const result = spawnSync("npm", ["run", "build", "--silent"], {
     cwd: repoRoot,
     encoding: "utf8",
     timeout: 300_000,
@@ -24,7 +24,7 @@ const build = () => {
   if (result.error !== undefined || result.status !== 0) {
     const why = result.error?.message ?? (result.signal !== null ? `killed by ${result.signal}` : `exit ${result.status}`)
     throw new Error(
-      `[global-setup] building the CLI failed (npx tsc -p tsconfig.build.json: ${why})\n${result.stdout ?? ""}${result.stderr ?? ""}`
+      `[global-setup] building the CLI failed (npm run build: ${why})\n${result.stdout ?? ""}${result.stderr ?? ""}`
     )
   }
   console.log(`[global-setup] built the CLI in ${Date.now() - started} ms`)

@@ -16,10 +16,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 [ "$(id -u)" = 0 ] || { echo "needs root (it creates a network namespace and a TAP)" >&2; exit 1; }
-[ -f dist/cli/main.js ] || npm run build >/dev/null
+[ -f dist/isla.mjs ] || npm run build >/dev/null
 ip netns add "$ns"
 out=$(mktemp)
-ip netns exec "$ns" node dist/cli/main.js up --tap isla0 --ip 192.168.1.2/24 --host-ip 192.168.1.1/24 >"$out" &
+ip netns exec "$ns" node dist/isla.mjs up --tap isla0 --ip 192.168.1.2/24 --host-ip 192.168.1.1/24 >"$out" &
 pid=$!
 for _ in $(seq 1 150); do grep -q '^ready ' "$out" && break; sleep 0.1; done
 grep '^ready ' "$out" || { echo "isla did not become ready" >&2; exit 1; }

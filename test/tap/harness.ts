@@ -14,8 +14,8 @@ import { afterAll, beforeAll, beforeEach, describe, it } from "vitest"
 
 /** The repository root. */
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
-/** The built CLI that the `isla` target runs (built by test/global-setup.ts). */
-export const cliPath = path.join(repoRoot, "dist", "cli", "main.js")
+/** The built CLI that the `isla` target runs (the bundle `npm run build` makes; test/global-setup.ts runs it). */
+export const cliPath = path.join(repoRoot, "dist", "isla.mjs")
 /** The kernel-side services that the `linux` target runs. */
 export const referenceServicesPath = fileURLToPath(new URL("./reference-services.mjs", import.meta.url))
 
@@ -550,7 +550,7 @@ export const startTarget = async (options: StartOptions = {}): Promise<TargetHan
       ])
     } else {
       if (!fs.existsSync(cliPath)) {
-        throw new Error(`${cliPath} does not exist: the CLI is not built (test/global-setup.ts runs \`npx tsc -p tsconfig.build.json\`)`)
+        throw new Error(`${cliPath} does not exist: the CLI is not built (test/global-setup.ts runs \`npm run build\`)`)
       }
       const tap = options.tap ?? "isla0"
       hostIfname = tap
