@@ -307,6 +307,7 @@ export class TcpConnection {
     this.state = "SynReceived"
     this.irs = syn.seq
     this.rcvNxt = seqAdd(syn.seq, 1)
+    this.rcvAdvertised = this.rcvNxt
     this.negotiate(syn.options)
     this.sndWnd = syn.window // windows in SYNs are never scaled (RFC 7323 §2.2)
     this.maxSndWnd = this.sndWnd
@@ -335,6 +336,7 @@ export class TcpConnection {
     o.timestamp = ack.options.timestamp
     this.irs = seqAdd(ack.seq, -1 | 0)
     this.rcvNxt = ack.seq
+    this.rcvAdvertised = this.rcvNxt
     this.negotiate(o)
     // Our cookie SYN-ACK was sent unscaled with a window of min(buffer, 65535).
     this.sndUna = this.iss
@@ -627,6 +629,7 @@ export class TcpConnection {
     if (!(flags & Flags.SYN)) return
     this.irs = seg.seq
     this.rcvNxt = seqAdd(seg.seq, 1)
+    this.rcvAdvertised = this.rcvNxt
     this.negotiate(seg.options)
     if (this.tsEnabled) this.tsRecent = seg.options.tsVal
     this.sndWnd = seg.window

@@ -117,9 +117,9 @@ class Pair {
 
 const config = (over: Partial<ConnectionConfig> = {}): ConnectionConfig => ({ ...defaultConfig, ...over })
 
-const open = (ca: Partial<ConnectionConfig> = {}, cb: Partial<ConnectionConfig> = {}) => {
-  const a = new TcpConnection(config(ca), 1_000_000, 1000, 5)
-  const b = new TcpConnection(config(cb), 0xfffffff0, 1000, 77)
+const open = (ca: Partial<ConnectionConfig> = {}, cb: Partial<ConnectionConfig> = {}, issA = 1_000_000, issB = 0xfffffff0) => {
+  const a = new TcpConnection(config(ca), issA, 1000, 5)
+  const b = new TcpConnection(config(cb), issB, 1000, 77)
   const p = new Pair(a, b)
   a.connect(p.now)
   // The listener side: b takes a's SYN.
@@ -258,6 +258,21 @@ describe("TCP connection: handshake", () => {
     expect(a.state).toBe("Established")
     expect(b.state).toBe("Established")
   })
+})
+
+describe("TCP connection: receive window", () => {
+  it.each([0x00000001, 0x7ffffff0, 0x80000010, 0xc0000000, 0xfffffff0])(
+    "never advertises more than the buffer holds, whatever the peer's ISN (%i)",
+    (issB) => {
+      const p = open({ recvBufferSize: 64 * 1024 }, {}, 1_000_000, issB)
+      const acks = p.log.filter((l) => l.dir === "ab" && !(l.seg.flags & Flags.SYN))
+      expect(acks.length).toBeGreaterThan(0)
+      for (const l of acks) expect(l.seg.window << p.a.rcvWndShift).toBeLessThanOrEqual(64 * 1024)
+      // And data still flows into that buffer.
+      const data = pattern(200_000, issB)
+      expectSameBytes(transfer(p, p.b, p.a, data), data)
+    }
+  )
 })
 
 describe("TCP connection: data", () => {
