@@ -1133,20 +1133,21 @@ export class TcpConnection {
         return count
       }
       if (window <= 0) return count
-      let size = Math.min(unsent, this.sndMss, window)
+      const mss = this.dataRoom()
+      let size = Math.min(unsent, mss, window)
       // Nagle (RFC 9293 §3.7.4) and sender SWS avoidance (§3.8.6.2.1): hold a
       // small segment while data is unacknowledged, unless it is all we have
       // and no-delay is set.
       if (this.forceSend) {
         // The SWS override timer fired (RFC 9293 §3.8.6.2.1): send what fits.
         this.forceSend = false
-      } else if (size < this.sndMss && size < unsent) {
+      } else if (size < mss && size < unsent) {
         // The window limits us: send only if it is at least half the largest window seen.
         if (size < (this.maxSndWnd >> 1)) {
           if (offset === 0) this.swsHeld = true
           return count
         }
-      } else if (size < this.sndMss && !this.config.noDelay && offset > 0 && !finReady) {
+      } else if (size < mss && !this.config.noDelay && offset > 0 && !finReady) {
         return count
       }
       if (size <= 0) return count
@@ -1200,6 +1201,17 @@ export class TcpConnection {
     return count
   }
 
+  /**
+   * Payload bytes the next segment may carry: the MSS less the SACK blocks
+   * `prepare` will add, so header + options + data stay within the path MTU
+   * (Linux's tcp_current_mss does the same).
+   */
+  private dataRoom(): number {
+    if (!this.sackEnabled || this.assembler.isEmpty) return this.sndMss
+    const blocks = Math.min(this.assembler.rangeCount, this.tsEnabled ? 3 : 4)
+    return Math.max(8, this.sndMss - (4 + 8 * blocks))
+  }
+
   /** Sends `len` bytes of already-sent data at `seq` again. */
   private sendSegmentAt(now: number, seq: number, len: number, put: () => void, retransmit: boolean): boolean {
     const offset = seqDiff(seq, this.sndUna)
@@ -1214,7 +1226,7 @@ export class TcpConnection {
       }
       return false
     }
-    const size = Math.min(len, available)
+    const size = Math.min(len, available, this.dataRoom())
     const end = seqAdd(seq, size)
     const withFin = this.finSent && end === this.finSeq
     this.prepare(now, seq, Flags.ACK | (withFin ? Flags.FIN : 0), offset, size, false)
