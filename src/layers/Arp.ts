@@ -38,6 +38,9 @@ export interface ArpService {
 /** The ARP layer. */
 export class Arp extends Context.Tag("isla/Arp")<Arp, ArpService>() {}
 
+/** How long before expiry an entry in use is refreshed. */
+const REFRESH_BEFORE_MILLIS = 5_000
+
 /** Limits of the ARP cache used by the stack. */
 export const defaultCacheOptions: ArpCacheOptions = {
   maxEntries: 512,
@@ -112,8 +115,28 @@ export const make = (cacheOptions: ArpCacheOptions = defaultCacheOptions) =>
       poll: (now) => run(cache.poll(now))
     })
 
+    // Refresh an entry in use shortly before it expires, while still sending to
+    // the cached MAC, so a busy flow never stalls on re-resolution (in the
+    // spirit of RFC 4861's DELAY/PROBE states, which ARP lacks).
+    const refreshSent = new Map<Ipv4Address, number>()
+    const lookup = (ip: Ipv4Address): MacAddress | undefined => {
+      const now = loop.time()
+      const mac = cache.lookup(ip, now)
+      if (mac === undefined) return undefined
+      const expires = cache.expiresAt(ip)!
+      if (expires - now < REFRESH_BEFORE_MILLIS && config.address !== 0) {
+        const last = refreshSent.get(ip)
+        if (last === undefined || now - last >= 1000) {
+          if (refreshSent.size >= 1024) refreshSent.clear()
+          refreshSent.set(ip, now)
+          send(ArpWire.Operation.Request, MAC_BROADCAST, MAC_ZERO, ip, config.address)
+        }
+      }
+      return mac
+    }
+
     const service: ArpService = {
-      unsafeLookup: (ip) => cache.lookup(ip, loop.time()),
+      unsafeLookup: lookup,
       unsafeQueue: (ip, packet) => {
         const r = cache.enqueue(ip, packet, loop.time())
         if (r === "Dropped") {

@@ -112,6 +112,12 @@ export class ArpCache {
     return entry.mac
   }
 
+  /** When the resolved entry of `ip` expires (Infinity when static, undefined when none or pending). */
+  expiresAt(ip: Ipv4Address): number | undefined {
+    const entry = this.entries.get(ip)
+    return entry === undefined || entry.state === PENDING ? undefined : entry.deadline
+  }
+
   /**
    * Holds `packet` (kept as given: pass a copy) until `ip` resolves. Call it
    * after `lookup` missed. On an expired or still-cached resolved entry it

@@ -155,6 +155,34 @@ describe("a stack answering a raw peer", () => {
       })
     ))
 
+  it.effect("refreshes a neighbour in use before it expires, without a pause in sending", () =>
+    withStack((peer) =>
+      Effect.gen(function*() {
+        received(peer)
+        peer.unsafeTransmit(...whole(arpFrame(1, MAC_ZERO, stackIp)))
+        yield* settle
+        received(peer)
+        // 56 s later a ping still gets its reply straight away, and an ARP request goes out too.
+        yield* TestClock.adjust("56 seconds")
+        peer.unsafeTransmit(...whole(frameOf(stackMac, 0x0800, ipPacket(1, echoRequest(7, 8)))))
+        yield* settle
+        const out = received(peer)
+        expect(out.some((f) => f[12] === 0x08 && f[13] === 0x00)).toBe(true)
+        expect(out.map(arpOf).some((r) => !("_tag" in r) && r.operation === 1 && r.tpa === peerIp)).toBe(true)
+        // The peer answers: the entry lives on past the original 60 s.
+        peer.unsafeTransmit(...whole(arpFrame(2, stackMac, stackIp)))
+        yield* TestClock.adjust("10 seconds")
+        yield* settle
+        received(peer)
+        peer.unsafeTransmit(...whole(frameOf(stackMac, 0x0800, ipPacket(1, echoRequest(8, 8)))))
+        yield* settle
+        const later = received(peer)
+        expect(later).toHaveLength(1)
+        expect(later[0]![12]).toBe(0x08)
+        expect(later[0]![13]).toBe(0x00)
+      })
+    ))
+
   it.effect("sends ICMP port unreachable for a closed UDP port, quoting the datagram", () =>
     withStack((peer) =>
       Effect.gen(function*() {
