@@ -219,6 +219,8 @@ interface Entry {
   /** The user closed the socket: unread input is thrown away. */
   discardInput: boolean
   socket: TcpSocket | undefined
+  /** Waiting in `deferred` for the end of the receive burst. */
+  deferred: boolean
 }
 
 interface Listener {
@@ -454,7 +456,8 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       writeWaiter: undefined,
       openWaiter: undefined,
       discardInput: false,
-      socket: undefined
+      socket: undefined,
+      deferred: false
     })
 
     const isnFor = (localAddr: Ipv4Address, localPort: number, remoteAddr: Ipv4Address, remotePort: number, now: number) =>
@@ -579,6 +582,19 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       const e = lookup(p.dstPort, src, p.srcPort)
       if (e !== undefined && e.conn.state !== "Closed") {
         e.conn.input(segIn, now)
+        // In-order data: answer once at the end of the burst (one ACK, one wake-up
+        // for many segments). Out-of-order data and control segments are answered
+        // at once, so duplicate ACKs are never coalesced (RFC 5681 §4.2).
+        if (
+          segIn.payloadLength > 0 && e.conn.assembler.isEmpty && e.conn.rstForUnacceptableAck === undefined &&
+          (segIn.flags & (Segment.Flags.SYN | Segment.Flags.FIN | Segment.Flags.RST)) === 0
+        ) {
+          if (!e.deferred) {
+            e.deferred = true
+            deferred.push(e)
+          }
+          return
+        }
         settle(e, now)
         return
       }
@@ -587,6 +603,18 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       counters.drop("no_connection")
       rstFor(header)
     }
+
+    const deferred: Array<Entry> = []
+    yield* loop.addBurstHook(() => {
+      if (deferred.length === 0) return
+      const now = loop.time()
+      for (let i = 0; i < deferred.length; i++) {
+        const e = deferred[i]!
+        e.deferred = false
+        settle(e, now)
+      }
+      deferred.length = 0
+    })
 
     yield* ipv4.register(Segment.PROTOCOL, input)
     // ICMP errors about our segments: path MTU (RFC 1191) and unreachable while connecting.

@@ -25,6 +25,12 @@ export interface PollLoopService {
   readonly unsafeSetFrameHandler: (handler: FrameHandler) => void
   /** Registers a layer's timers for the life of the scope. */
   readonly addTimer: (timer: Timer) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * Registers `hook` to run after each burst of received frames (before the
+   * timers), for the life of the scope: layers flush work they batched over
+   * the burst, such as one TCP ACK for many in-order segments.
+   */
+  readonly addBurstHook: (hook: () => void) => Effect.Effect<void, never, Scope.Scope>
   /** Makes the loop re-run its timers now (after a timer was armed outside the loop). */
   readonly unsafeWake: () => void
   /** Fails when the loop stopped because the link failed (the TAP vanished). */
@@ -45,6 +51,7 @@ export const make = Effect.gen(function*() {
   const drop = counters.layer("link")
   let handler: FrameHandler = () => drop.drop("no_handler")
   const timers: Array<Timer> = []
+  const burstHooks: Array<() => void> = []
   let inLoop = false
   const service: PollLoopService & {
     readonly pump: Effect.Effect<never, LinkError>
@@ -67,6 +74,17 @@ export const make = Effect.gen(function*() {
             if (i >= 0) timers.splice(i, 1)
           })
       ),
+    addBurstHook: (hook) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          burstHooks.push(hook)
+        }),
+        () =>
+          Effect.sync(() => {
+            const i = burstHooks.indexOf(hook)
+            if (i >= 0) burstHooks.splice(i, 1)
+          })
+      ),
     unsafeWake: () => {
       if (!inLoop) link.unsafeWake()
     },
@@ -87,6 +105,7 @@ export const make = Effect.gen(function*() {
             while (n === 0 && performance.now() < until)
           }
         }
+        if (n > 0) for (let i = 0; i < burstHooks.length; i++) burstHooks[i]!()
         const now = clock.unsafeCurrentTimeMillis()
         let next = Infinity
         for (let i = 0; i < timers.length; i++) {
