@@ -7,7 +7,7 @@
 import * as fc from "effect/FastCheck"
 import { describe, expect, it } from "vitest"
 import * as Message from "../../../src/protocols/dhcp/message.js"
-import { isMalformed } from "../../../src/protocols/malformed.js"
+import { isMalformed, type Malformed } from "../../../src/protocols/malformed.js"
 import { arbitrarySlice } from "../wire/frames.js"
 import {
   ADDRESS_CLIENT,
@@ -27,7 +27,6 @@ const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(
 const ZERO_SNAME = new Uint8Array(Message.SNAME_LEN)
 const ZERO_FILE = new Uint8Array(Message.FILE_LEN)
 const MASK_24 = 0xffffff00
-const BROADCAST_81 = 0x0a5100ff
 const DNS2 = 0x0a510002
 
 /** What dnsmasq puts in every OFFER/ACK of the capture (10 min lease, T1 5 min, T2 8 min 45 s). */
@@ -312,7 +311,7 @@ describe("Dhcp.Message options", () => {
 })
 
 describe("Dhcp.Message malformed", () => {
-  const cases: ReadonlyArray<readonly [string, Uint8Array, Message.Repr | unknown]> = [
+  const cases: ReadonlyArray<readonly [string, Uint8Array, Malformed]> = [
     ["empty", new Uint8Array(0), Message.Truncated],
     ["shorter than the fixed part and cookie", message("select_offer").subarray(0, 239), Message.Truncated],
     ["bad magic cookie", (() => {
