@@ -4,6 +4,7 @@
  */
 export * as Arp from "./layers/Arp.js"
 export * as Ethernet from "./layers/Ethernet.js"
+export * as Http from "./layers/Http.js"
 export * as Icmp from "./layers/Icmp.js"
 export * as Ipv4 from "./layers/Ipv4.js"
 export * as Ipv4Config from "./layers/Ipv4Config.js"

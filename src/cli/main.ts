@@ -6,13 +6,14 @@
 import { Command, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer, Logger, LogLevel } from "effect"
+import { fetch } from "./fetch.js"
 import { up } from "./up.js"
 
 const VERSION = "0.1.0"
 
 const isla = Command.make("isla").pipe(
   Command.withDescription("Isla: a userspace TCP/IP stack on a TAP device"),
-  Command.withSubcommands([up])
+  Command.withSubcommands([up, fetch])
 )
 
 const cli = Command.run(isla, { name: "isla", version: VERSION })

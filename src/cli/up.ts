@@ -3,8 +3,10 @@
  * SIGTERM, prints one `ready …` line on stdout when serving, and on exit logs
  * a one-line summary of its counters to stderr.
  */
-import { Command, Options } from "@effect/cli"
-import { Effect, Layer, Schedule } from "effect"
+import { Command, HelpDoc, Options, ValidationError } from "@effect/cli"
+import { Effect, Layer, Option, Schedule } from "effect"
+import * as Http from "../layers/Http.js"
+import * as Prometheus from "../layers/internal/Prometheus.js"
 import { Link } from "../layers/Link.js"
 import * as PcapLink from "../layers/link/PcapLink.js"
 import * as Metrics from "../layers/Metrics.js"
@@ -29,8 +31,28 @@ export const tapLinkLayer = (o: StackOptions) =>
     })
   )
 
+/** `GET /metrics`: every counter published, in Prometheus text format. */
+export const metricsRoute = Effect.gen(function*() {
+  const loop = yield* PollLoop
+  const tcp = yield* Tcp.Tcp
+  const route: Http.Handler = () =>
+    Effect.gen(function*() {
+      yield* Metrics.sync(loop.counters)
+      yield* Metrics.syncTcp(tcp)
+      const body = yield* Prometheus.render
+      return {
+        status: 200,
+        headers: [{ name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8" }],
+        body: new TextEncoder().encode(body)
+      }
+    })
+  return route
+})
+
 /** Runs the stack until interrupted. */
-export const runUp = (o: StackOptions & { readonly services: boolean }) =>
+export const runUp = (
+  o: StackOptions & { readonly services: boolean; readonly httpRoot: string | undefined; readonly httpPort: number }
+) =>
   Effect.gen(function*() {
     const loop = yield* PollLoop
     const link = yield* Link
@@ -43,6 +65,8 @@ export const runUp = (o: StackOptions & { readonly services: boolean }) =>
       yield* tcpEcho(7)
       yield* tcpDiscard(9)
       yield* tcpSource(19)
+      const handler = yield* Http.staticFiles(o.httpRoot, { routes: { "/metrics": yield* metricsRoute } })
+      yield* Http.serve(o.httpPort, handler)
     }
     const tcp = yield* Tcp.Tcp
     const publish = Effect.zipRight(Metrics.sync(loop.counters), Metrics.syncTcp(tcp))
@@ -64,7 +88,19 @@ export const up = Command.make(
   "up",
   {
     stack: stackOptions,
-    noServices: Options.boolean("no-services").pipe(Options.withDescription("run no echo/discard services"))
+    noServices: Options.boolean("no-services").pipe(Options.withDescription("run no services (HTTP, echo, discard, source)")),
+    http: Options.directory("http").pipe(
+      Options.optional,
+      Options.withDescription("serve static files from this directory (a built-in page when absent)")
+    ),
+    httpPort: Options.integer("http-port").pipe(
+      Options.withDefault(80),
+      Options.withDescription("HTTP port"),
+      Options.mapEffect((n) =>
+        n >= 1 && n <= 65535 ? Effect.succeed(n) : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--http-port: 1-65535, got ${n}`)))
+      )
+    )
   },
-  ({ noServices, stack }) => runUp({ ...stack, services: !noServices })
+  ({ http, httpPort, noServices, stack }) =>
+    runUp({ ...stack, services: !noServices, httpRoot: Option.getOrUndefined(http), httpPort })
 ).pipe(Command.withDescription("run the stack until SIGINT/SIGTERM"))

@@ -37,6 +37,7 @@ export const format = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): str
     } else if (MetricState.isHistogramState(state)) {
       type = "histogram"
       for (const [bound, count] of state.buckets) {
+        if (!Number.isFinite(bound)) continue // the +Inf bucket is written below
         lines.push(`${name}_bucket${labels(tags, `le="${num(bound)}"`)} ${count}`)
       }
       lines.push(`${name}_bucket${labels(tags, `le="+Inf"`)} ${state.count}`)
@@ -61,7 +62,9 @@ export const format = (pairs: ReadonlyArray<MetricPair.MetricPair.Untyped>): str
   for (const [name, g] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
     if (g.help !== undefined) out += `# HELP ${name} ${escapeHelp(g.help)}\n`
     out += `# TYPE ${name} ${g.type}\n`
-    for (const line of g.lines.sort()) out += line + "\n"
+    // Samples in a stable order; histogram buckets keep their ascending bounds.
+    const lines = g.type === "histogram" ? g.lines : [...g.lines].sort()
+    for (const line of lines) out += line + "\n"
   }
   return out
 }
