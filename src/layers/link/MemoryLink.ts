@@ -114,6 +114,13 @@ class Endpoint {
       }
       if (timeoutMillis <= 0) return Effect.void
       const waitForFrame = Effect.async<void>((resume) => {
+        // `race` starts this fiber later: a frame or a wake may have come in
+        // since the checks above, with nobody waiting to be told.
+        if (this.count > 0) return resume(Effect.void)
+        if (this.wakePending) {
+          this.wakePending = false
+          return resume(Effect.void)
+        }
         this.waiters.push(resume)
         return Effect.sync(() => {
           const i = this.waiters.indexOf(resume)
