@@ -1019,7 +1019,9 @@ export class TcpConnection {
 
     if (this.abortRequested) {
       this.abortRequested = false
-      this.prepare(now, this.sndNxt, Flags.RST, 0, 0, false)
+      // snd.max, not snd.nxt: after an RTO snd.nxt went back, but the peer's
+      // rcv.nxt may be past it, and RFC 5961 §3.2 wants it exactly.
+      this.prepare(now, this.sndMax, Flags.RST, 0, 0, false)
       out.flags = Flags.RST
       out.ack = 0
       put()
@@ -1091,8 +1093,12 @@ export class TcpConnection {
     }
 
     // A bare ACK (or window update) when owed and nothing above carried it.
+    // Its sequence number is snd.max (as BSD's tcp_output and Linux's
+    // tcp_acceptable_seq do): after an RTO snd.nxt went back to snd.una and
+    // may lie below the peer's rcv.nxt, where the peer would find the ACK
+    // unacceptable and drop it unread; two such peers deadlock.
     if (count === 0 && (this.ackNow || this.windowUpdateOwed)) {
-      this.prepare(now, this.sndNxt, Flags.ACK, 0, 0, false)
+      this.prepare(now, this.sndMax, Flags.ACK, 0, 0, false)
       put()
     }
     return count
