@@ -4,11 +4,12 @@
  * `-v`. A final status outside 2xx exits 1.
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Data, Effect, Layer } from "effect"
+import { Data, Effect } from "effect"
+import * as Dhcp from "../layers/Dhcp.js"
+import * as Dns from "../layers/Dns.js"
 import * as Http from "../layers/Http.js"
-import * as Stack from "../layers/Stack.js"
 import { stackOptions } from "./options.js"
-import { tapLinkLayer } from "./up.js"
+import { cliStackLayer } from "./up.js"
 
 class FetchFailed extends Data.TaggedError("FetchFailed")<{ readonly message: string }> {}
 
@@ -23,11 +24,12 @@ export const fetch = Command.make(
   {
     stack: stackOptions,
     verbose: Options.boolean("verbose").pipe(Options.withAlias("v"), Options.withDescription("status line and headers to stderr")),
-    url: Args.text({ name: "URL" }).pipe(Args.withDescription("http:// URL (an IPv4 address as host)"))
+    url: Args.text({ name: "URL" }).pipe(Args.withDescription("http:// URL (a host name needs --dns or --dhcp)"))
   },
   ({ stack, url, verbose }) =>
     Effect.gen(function*() {
-      const response = yield* Http.fetch(url, { timeout: "30 seconds" })
+      if (stack.dhcp) yield* Dhcp.awaitLease(30_000)
+      const response = yield* Http.fetch(url, { timeout: "30 seconds", lookup: Dns.lookupIpv4 })
       if (verbose) {
         let head = `HTTP/1.1 ${response.status} ${response.reason}\n`
         for (const h of response.headers) head += `${h.name}: ${h.value}\n`
@@ -37,9 +39,5 @@ export const fetch = Command.make(
       if (response.status < 200 || response.status > 299) {
         return yield* new FetchFailed({ message: `${response.url}: HTTP ${response.status} ${response.reason}` })
       }
-    }).pipe(
-      Effect.provide(
-        Stack.layer({ mac: stack.mac, ipv4: stack.ip, gateway: stack.gateway }).pipe(Layer.provideMerge(tapLinkLayer(stack)))
-      )
-    )
+    }).pipe(Effect.provide(cliStackLayer(stack)))
 ).pipe(Command.withDescription("HTTP GET over the stack; the body goes to stdout"))

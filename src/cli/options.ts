@@ -35,6 +35,10 @@ export interface StackOptions {
   readonly poll: PollMode
   readonly pcap: string | undefined
   readonly logLevel: "error" | "warn" | "info" | "debug"
+  /** Get the address, gateway and DNS servers by DHCP instead of `--ip`. */
+  readonly dhcp: boolean
+  /** DNS servers (repeatable); from DHCP when none. */
+  readonly dns: ReadonlyArray<Ipv4Address>
 }
 
 const tap = Options.text("tap").pipe(
@@ -120,6 +124,24 @@ const logLevel = Options.choice("log-level", ["error", "warn", "info", "debug"] 
   Options.withDescription("error, warn, info or debug")
 )
 
+const dhcp = Options.boolean("dhcp").pipe(
+  Options.withDescription("get the IPv4 address, gateway and DNS servers by DHCP instead of --ip")
+)
+
+const dns = Options.text("dns").pipe(
+  Options.repeated,
+  Options.withDescription("DNS server (repeatable); from DHCP when none"),
+  Options.mapEffect((list) => {
+    const out: Array<Ipv4Address> = []
+    for (const t of list) {
+      const a = parseIpv4(t)
+      if (a === undefined) return Effect.fail(invalid(`--dns: expected an IPv4 address, got "${t}"`))
+      out.push(a)
+    }
+    return Effect.succeed(out)
+  })
+)
+
 /** All common stack options. */
 export const stackOptions: Options.Options<StackOptions> = Options.all({
   tap,
@@ -131,5 +153,7 @@ export const stackOptions: Options.Options<StackOptions> = Options.all({
   workers,
   poll,
   pcap,
-  logLevel
+  logLevel,
+  dhcp,
+  dns
 })

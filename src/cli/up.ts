@@ -5,6 +5,8 @@
  */
 import { Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Effect, Layer, Option, Schedule } from "effect"
+import * as Dhcp from "../layers/Dhcp.js"
+import * as Dns from "../layers/Dns.js"
 import * as Http from "../layers/Http.js"
 import * as Prometheus from "../layers/internal/Prometheus.js"
 import { Link } from "../layers/Link.js"
@@ -30,6 +32,26 @@ export const tapLinkLayer = (o: StackOptions) =>
       return o.pcap ? yield* PcapLink.wrap(tap, o.pcap) : tap
     })
   )
+
+/**
+ * The whole stack a command runs: the TAP link, the layers, the resolver, and
+ * with `--dhcp` the DHCP client (which then owns the IPv4 configuration).
+ */
+export const cliStackLayer = (o: StackOptions) => {
+  const base = Stack.layer({ mac: o.mac, ipv4: o.dhcp ? undefined : o.ip, gateway: o.gateway }).pipe(
+    Layer.provideMerge(tapLinkLayer(o))
+  )
+  const withDns = Dns.layer({ servers: o.dns }).pipe(Layer.provideMerge(base))
+  return o.dhcp ?
+    Layer.merge(withDns, Dhcp.layer({ hostName: "isla" }).pipe(Layer.provide(withDns))) :
+    Layer.merge(withDns, Layer.succeed(Dhcp.Dhcp, noDhcp))
+}
+
+const noDhcp: Dhcp.DhcpService = {
+  awaitLease: Effect.never,
+  lease: () => undefined,
+  state: () => "STOPPED"
+}
 
 /** `GET /metrics`: every counter published, in Prometheus text format. */
 export const metricsRoute = Effect.gen(function*() {
@@ -71,17 +93,18 @@ export const runUp = (
     const tcp = yield* Tcp.Tcp
     const publish = Effect.zipRight(Metrics.sync(loop.counters), Metrics.syncTcp(tcp))
     yield* publish.pipe(Effect.repeat(Schedule.spaced("1 second")), Effect.forkScoped)
+    let cidr = o.ip
+    if (o.dhcp) {
+      yield* Effect.logInfo("waiting for a DHCP lease")
+      const lease = yield* Effect.flatMap(Dhcp.Dhcp, (d) => d.awaitLease)
+      cidr = { address: lease.address, prefixLength: lease.prefixLength }
+    }
     yield* Effect.sync(() =>
-      process.stdout.write(`ready tap=${link.name} mac=${formatMac(o.mac)} ipv4=${formatIpv4Cidr(o.ip)}\n`)
+      process.stdout.write(`ready tap=${link.name} mac=${formatMac(o.mac)} ipv4=${formatIpv4Cidr(cidr)}\n`)
     )
     // Run until a signal interrupts us, or fail if the link dies.
     return yield* loop.failure
-  }).pipe(
-    Effect.scoped,
-    Effect.provide(
-      Stack.layer({ mac: o.mac, ipv4: o.ip, gateway: o.gateway }).pipe(Layer.provideMerge(tapLinkLayer(o)))
-    )
-  )
+  }).pipe(Effect.scoped, Effect.provide(cliStackLayer(o)))
 
 /** `isla up`. */
 export const up = Command.make(

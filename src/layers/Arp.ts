@@ -31,6 +31,12 @@ export interface ArpService {
   readonly unsafeQueue: (ip: Ipv4Address, packet: Uint8Array) => boolean
   /** Sends a gratuitous ARP announcing our address. */
   readonly unsafeAnnounce: () => void
+  /**
+   * RFC 5227 §2.1 address probe: sends `probes` ARP probes for `address`
+   * (sender address 0) `intervalMillis` apart and listens one more interval;
+   * true when another host answered or claimed it.
+   */
+  readonly probe: (address: Ipv4Address, probes?: number, intervalMillis?: number) => Effect.Effect<boolean>
   readonly cache: ArpCache
   readonly counters: LayerCounters
 }
@@ -63,6 +69,10 @@ export const make = (cacheOptions: ArpCacheOptions = defaultCacheOptions) =>
     const view = new ArpWire.Packet(new Uint8Array(0), 0, 0)
     const tx = eth.txBuffer
 
+    const macEqualsOurs = (buffer: Uint8Array, offset: number) =>
+      buffer[offset] === eth.mac[0] && buffer[offset + 1] === eth.mac[1] && buffer[offset + 2] === eth.mac[2] &&
+      buffer[offset + 3] === eth.mac[3] && buffer[offset + 4] === eth.mac[4] && buffer[offset + 5] === eth.mac[5]
+
     const send = (op: number, dstMac: MacAddress, tha: MacAddress, tpa: Ipv4Address, spa: Ipv4Address) => {
       ArpWire.emitParts(tx, Eth.HEADER_LEN, op, eth.mac, spa, tha, tpa)
       if (eth.unsafeSend(dstMac, Eth.EtherType.Arp, ArpWire.PACKET_LEN)) counters.tx++
@@ -84,6 +94,9 @@ export const make = (cacheOptions: ArpCacheOptions = defaultCacheOptions) =>
       }
     }
 
+    // Addresses being probed (RFC 5227): any ARP from them, or another probe for them, is a conflict.
+    const probing = new Map<Ipv4Address, { conflict: boolean }>()
+
     const input = (buffer: Uint8Array, offset: number, length: number): void => {
       counters.rx++
       const p = view.wrap(buffer, offset, length)
@@ -93,6 +106,10 @@ export const make = (cacheOptions: ArpCacheOptions = defaultCacheOptions) =>
       const spa = p.spa
       const tpa = p.tpa
       const sha = p.sha
+      if (probing.size > 0) {
+        const w = probing.get(spa) ?? (spa === 0 && !macEqualsOurs(buffer, offset + ArpWire.field.SHA) ? probing.get(tpa) : undefined)
+        if (w !== undefined) w.conflict = true
+      }
       if (macIsMulticast(buffer, offset + ArpWire.field.SHA)) return counters.drop("bad_sender")
       if (ours !== 0 && spa === ours) {
         // RFC 5227 §2.4: someone else claims our address.
@@ -153,6 +170,17 @@ export const make = (cacheOptions: ArpCacheOptions = defaultCacheOptions) =>
         const ours = config.address
         if (ours !== 0) send(ArpWire.Operation.Request, MAC_BROADCAST, MAC_ZERO, ours, ours)
       },
+      probe: (address, probes = 2, intervalMillis = 1000) =>
+        Effect.gen(function*() {
+          const watch = { conflict: false }
+          probing.set(address, watch)
+          yield* Effect.addFinalizer(() => Effect.sync(() => probing.delete(address)))
+          for (let i = 0; i < probes && !watch.conflict; i++) {
+            send(ArpWire.Operation.Request, MAC_BROADCAST, MAC_ZERO, address, 0)
+            yield* Effect.sleep(intervalMillis)
+          }
+          return watch.conflict
+        }).pipe(Effect.scoped),
       cache,
       counters
     }

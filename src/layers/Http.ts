@@ -7,7 +7,7 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Data, Duration, Effect, Option, type Scope } from "effect"
-import { formatIpv4, parseIpv4 } from "../protocols/address.js"
+import { formatIpv4, type Ipv4Address, parseIpv4 } from "../protocols/address.js"
 import {
   formatHttpDate,
   type Header,
@@ -314,7 +314,9 @@ export interface FetchResponse {
 }
 
 /** Options of `fetch`. */
-export interface FetchOptions {
+export interface FetchOptions<R = never> {
+  /** Resolves a host name to an IPv4 address (e.g. `Dns.lookupIpv4`); without it only IPv4 literals work. */
+  readonly lookup?: (host: string) => Effect.Effect<Ipv4Address, { readonly message: string }, R>
   readonly method?: string
   readonly headers?: ReadonlyArray<Header>
   /** Redirects followed at most (default 5). */
@@ -326,7 +328,10 @@ export interface FetchOptions {
  * GETs `url` (http only; an IPv4 literal host until the resolver lands) over
  * `Tcp.connect`, following up to 5 redirects.
  */
-export const fetch = (url: string, options: FetchOptions = {}): Effect.Effect<FetchResponse, HttpError | Tcp.TcpError, Tcp.Tcp> =>
+export const fetch = <R = never>(
+  url: string,
+  options: FetchOptions<R> = {}
+): Effect.Effect<FetchResponse, HttpError | Tcp.TcpError, Tcp.Tcp | R> =>
   Effect.gen(function*() {
     let current = url
     for (let hop = 0; ; hop++) {
@@ -343,7 +348,7 @@ export const fetch = (url: string, options: FetchOptions = {}): Effect.Effect<Fe
     }
   })
 
-const fetchOnce = (url: string, options: FetchOptions) =>
+const fetchOnce = <R>(url: string, options: FetchOptions<R>) =>
   Effect.scoped(
     Effect.gen(function*() {
       let parsed: URL
@@ -355,17 +360,23 @@ const fetchOnce = (url: string, options: FetchOptions) =>
       if (parsed.protocol !== "http:") {
         return yield* new HttpError({ reason: "UnsupportedScheme", message: `only http:// is supported, not ${parsed.protocol}` })
       }
-      const address = parseIpv4(parsed.hostname)
+      let address = parseIpv4(parsed.hostname)
       if (address === undefined) {
-        return yield* new HttpError({
-          reason: "NameResolution",
-          message: `host names need the DNS resolver, which has not landed yet: use an IPv4 address instead of ${parsed.hostname}`
-        })
+        if (options.lookup === undefined) {
+          return yield* new HttpError({
+            reason: "NameResolution",
+            message: `no resolver configured for ${parsed.hostname}: give --dns or --dhcp, or use an IPv4 address`
+          })
+        }
+        address = yield* options.lookup(parsed.hostname).pipe(
+          Effect.mapError((e) => new HttpError({ reason: "NameResolution", message: `${parsed.hostname}: ${e.message}` }))
+        )
       }
       const port = parsed.port === "" ? 80 : Number(parsed.port)
       const socket = yield* Tcp.connect({ address, port }, { noDelay: true })
       const method = options.method ?? "GET"
-      const hostHeader = parsed.port === "" ? formatIpv4(address) : `${formatIpv4(address)}:${port}`
+      const hostName = parseIpv4(parsed.hostname) === undefined ? parsed.hostname : formatIpv4(address)
+      const hostHeader = parsed.port === "" ? hostName : `${hostName}:${port}`
       const request = serializeRequest(method, (parsed.pathname || "/") + parsed.search, [
         { name: "Host", value: hostHeader },
         { name: "User-Agent", value: "isla" },

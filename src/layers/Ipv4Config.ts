@@ -12,6 +12,8 @@ export interface Ipv4Settings {
   readonly address?: Ipv4Cidr | undefined
   /** The default gateway, if any. */
   readonly gateway?: Ipv4Address | undefined
+  /** DNS servers learned with the address (DHCP option 6). */
+  readonly dns?: ReadonlyArray<Ipv4Address> | undefined
 }
 
 /** The current configuration as hot-path fields, and its changes. */

@@ -61,6 +61,12 @@ export interface SocketOptions {
   readonly keepalive?: { readonly idleMillis: number; readonly intervalMillis: number; readonly probes: number }
 }
 
+/** Options of `connect`. */
+export interface ConnectOptions extends SocketOptions {
+  /** Bind this local port instead of an ephemeral one (0: ephemeral); a simultaneous open needs both ends known. */
+  readonly localPort?: number
+}
+
 /** Options of `listen`. */
 export interface ListenOptions extends SocketOptions {
   /** Established connections waiting to be accepted (default 128). */
@@ -155,7 +161,7 @@ export interface TcpService {
     options?: ListenOptions
   ) => Effect.Effect<Stream.Stream<TcpSocket>, TcpError, Scope.Scope>
   /** Opens a connection; it is closed gracefully with the scope. */
-  readonly connect: (to: Endpoint, options?: SocketOptions) => Effect.Effect<TcpSocket, TcpError, Scope.Scope>
+  readonly connect: (to: Endpoint, options?: ConnectOptions) => Effect.Effect<TcpSocket, TcpError, Scope.Scope>
   /** Connections by state, for metrics. */
   readonly connectionsByState: () => Record<string, number>
   /** Figures summed over every connection since the layer started (closed ones included). */
@@ -170,7 +176,7 @@ export class Tcp extends Context.Tag("isla/Tcp")<Tcp, TcpService>() {}
 export const listen = (port: number, options?: ListenOptions) => Effect.flatMap(Tcp, (t) => t.listen(port, options))
 
 /** Connects to `to` (see `TcpService.connect`). */
-export const connect = (to: Endpoint, options?: SocketOptions) => Effect.flatMap(Tcp, (t) => t.connect(to, options))
+export const connect = (to: Endpoint, options?: ConnectOptions) => Effect.flatMap(Tcp, (t) => t.connect(to, options))
 
 /**
  * Serves `port`: each accepted connection runs `handler` in its own fiber
@@ -817,7 +823,15 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
             return yield* new TcpError({ reason: "TooManyConnections", message: "connection table full" })
           }
           let port = 0
-          for (let i = 0; i < 28232; i++) {
+          const bind = options?.localPort
+          if (bind !== undefined && bind !== 0) {
+            yield* checkPort(bind)
+            if (listeners.has(bind) || lookup(bind, to.address, to.port) !== undefined) {
+              return yield* new TcpError({ reason: "PortInUse", message: `TCP port ${bind} is in use` })
+            }
+            port = bind
+          }
+          for (let i = 0; port === 0 && i < 28232; i++) {
             const p = nextEphemeral
             nextEphemeral = nextEphemeral >= 60999 ? 32768 : nextEphemeral + 1
             if (!listeners.has(p) && lookup(p, to.address, to.port) === undefined) {

@@ -1,0 +1,207 @@
+/**
+ * The DNS resolver as a service: the pure `Resolver` (random ids and source
+ * ports, matching, CNAME chains, TTL and negative cache, retries across
+ * servers, TC → TCP) driven over Isla's UDP and TCP. Servers come from the
+ * options or, when none are given, from the IPv4 configuration (DHCP).
+ * `Dns.resolve(name, "A" | "AAAA")` has typed errors a caller can act on.
+ */
+import { Context, Data, Deferred, Effect, Layer, Option, Queue, Random } from "effect"
+import { formatIpv4, parseIpv4, type Ipv4Address } from "../protocols/address.js"
+import { tcpFrame } from "../protocols/dns/message.js"
+import type { AddressType } from "../protocols/dns/cache.js"
+import {
+  type DnsServer,
+  type ResolvedAddress,
+  Resolver,
+  type ResolverAction,
+  type ResolverOptions
+} from "../protocols/dns/resolver.js"
+import { Ipv4Config } from "./Ipv4Config.js"
+import * as Tcp from "./Tcp.js"
+import * as Udp from "./Udp.js"
+
+/** Why a lookup failed. */
+export class DnsError extends Data.TaggedError("DnsError")<{
+  readonly reason: "NameNotFound" | "NoData" | "TimedOut" | "ServerFailure" | "Malformed" | "InvalidName" | "NoServers"
+  readonly message: string
+}> {}
+
+export type { AddressType } from "../protocols/dns/cache.js"
+export type { ResolvedAddress } from "../protocols/dns/resolver.js"
+
+/** Options of the DNS layer. */
+export interface DnsOptions {
+  /** Servers to ask; when empty, those of the IPv4 configuration (DHCP). */
+  readonly servers?: ReadonlyArray<Ipv4Address>
+  readonly resolver?: Partial<Omit<ResolverOptions, "servers" | "random">>
+}
+
+/** The resolver service. */
+export interface DnsService {
+  /** Addresses of `name` of the given type (after CNAMEs). */
+  readonly resolve: (name: string, type?: AddressType) => Effect.Effect<ReadonlyArray<ResolvedAddress>, DnsError>
+  /** Queries, answers, cache hits, timeouts, TCP fallbacks. */
+  readonly counters: () => Resolver["counters"]
+}
+
+/** The DNS resolver. */
+export class Dns extends Context.Tag("isla/Dns")<Dns, DnsService>() {}
+
+/** Resolves `name` (see `DnsService.resolve`). */
+export const resolve = (name: string, type: AddressType = "A") => Effect.flatMap(Dns, (d) => d.resolve(name, type))
+
+const prng = (seed: number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Builds the resolver; its driver fibers live in the layer's scope. */
+export const make = (options: DnsOptions = {}) =>
+  Effect.gen(function*() {
+    const config = yield* Ipv4Config
+    const udp = yield* Udp.Udp
+    const tcp = yield* Tcp.Tcp
+    const clock = yield* Effect.clock
+    const scope = yield* Effect.scope
+    const resolver = new Resolver({
+      ...options.resolver,
+      servers: [],
+      random: prng(yield* Random.nextInt)
+    })
+    const waiting = new Map<number, Deferred.Deferred<ReadonlyArray<ResolvedAddress>, DnsError>>()
+    const kick = yield* Queue.sliding<void>(1)
+    let serverKey = ""
+
+    const currentServers = (): ReadonlyArray<DnsServer> => {
+      const list = options.servers && options.servers.length > 0 ? options.servers : (config.settings.dns ?? [])
+      return list.map((a) => ({ address: formatIpv4(a), port: 53 }))
+    }
+
+    const perform = (actions: ReadonlyArray<ResolverAction>): Effect.Effect<void> =>
+      Effect.forEach(actions, (a) => {
+        switch (a._tag) {
+          case "SendUdp":
+            return sendUdp(a).pipe(Effect.forkIn(scope), Effect.asVoid)
+          case "SendTcp":
+            return sendTcp(a).pipe(Effect.forkIn(scope), Effect.asVoid)
+          case "Complete":
+            return Effect.suspend(() => {
+              const d = waiting.get(a.handle)
+              if (d === undefined) return Effect.void
+              waiting.delete(a.handle)
+              const r = a.result
+              return r._tag === "Resolved" ?
+                Deferred.succeed(d, r.addresses) :
+                Deferred.fail(d, new DnsError({ reason: r.reason, message: `${r.reason}: ${r.detail}` }))
+            })
+        }
+      }, { discard: true }).pipe(Effect.zipRight(Queue.offer(kick, undefined)), Effect.asVoid)
+
+    /** One UDP query: bind its source port, send, and hand answers to the resolver until it times out. */
+    const sendUdp = (a: Extract<ResolverAction, { _tag: "SendUdp" }>) =>
+      Effect.scoped(
+        Effect.gen(function*() {
+          const server = parseIpv4(a.address)
+          if (server === undefined) return
+          const socket = yield* udp.bind(a.srcPort)
+          yield* socket.send({ address: server, port: a.port }, a.bytes)
+          for (;;) {
+            const d = yield* socket.take
+            if (d.from.address !== server || d.from.port !== a.port) continue
+            yield* perform(resolver.onResponse(a.server, "udp", d.data, clock.unsafeCurrentTimeMillis(), a.srcPort))
+          }
+        })
+      ).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+
+    /** One TCP query (RFC 7766): length-prefixed message out, one length-prefixed answer back. */
+    const sendTcp = (a: Extract<ResolverAction, { _tag: "SendTcp" }>) =>
+      Effect.scoped(
+        Effect.gen(function*() {
+          const server = parseIpv4(a.address)
+          if (server === undefined) return yield* Effect.fail("bad server address")
+          const socket = yield* tcp.connect({ address: server, port: a.port }, { noDelay: true })
+          yield* socket.write(tcpFrame(a.bytes))
+          let buf = new Uint8Array(0)
+          for (;;) {
+            if (buf.length >= 2) {
+              const len = (buf[0]! << 8) | buf[1]!
+              if (buf.length >= 2 + len) {
+                return yield* perform(resolver.onResponse(a.server, "tcp", buf.subarray(2, 2 + len), clock.unsafeCurrentTimeMillis()))
+              }
+            }
+            const chunk = yield* socket.read
+            if (Option.isNone(chunk)) return yield* Effect.fail("closed")
+            const next = new Uint8Array(buf.length + chunk.value.length)
+            next.set(buf, 0)
+            next.set(chunk.value, buf.length)
+            buf = next
+          }
+        })
+      ).pipe(
+        Effect.timeout("10 seconds"),
+        Effect.catchAll(() => perform(resolver.onTcpFailure(a.server, a.id, clock.unsafeCurrentTimeMillis())))
+      )
+
+    // The timer driver: sleeps until the resolver's next deadline or a kick.
+    yield* Effect.forkIn(
+      Effect.forever(
+        Effect.gen(function*() {
+          const wait = resolver.pollAt() - clock.unsafeCurrentTimeMillis()
+          yield* Queue.take(kick).pipe(Effect.timeoutOption(Number.isFinite(wait) ? Math.max(0, wait) : 3_600_000))
+          const now = clock.unsafeCurrentTimeMillis()
+          if (resolver.pollAt() <= now) yield* perform(resolver.onTimer(now))
+        })
+      ),
+      scope
+    )
+
+    const service: DnsService = {
+      resolve: (name, type = "A") =>
+        Effect.gen(function*() {
+          const servers = currentServers()
+          const key = servers.map((s) => s.address).join(",")
+          if (key !== serverKey) {
+            serverKey = key
+            resolver.setServers(servers)
+          }
+          if (servers.length === 0) {
+            return yield* new DnsError({ reason: "NoServers", message: "no DNS server configured (use --dns or --dhcp)" })
+          }
+          const d = yield* Deferred.make<ReadonlyArray<ResolvedAddress>, DnsError>()
+          const { actions, handle } = resolver.resolve(name, type, clock.unsafeCurrentTimeMillis())
+          waiting.set(handle, d)
+          yield* perform(actions)
+          return yield* Deferred.await(d).pipe(
+            Effect.onInterrupt(() => Effect.sync(() => {
+              waiting.delete(handle)
+              resolver.cancel(handle)
+            }))
+          )
+        }),
+      counters: () => resolver.counters
+    }
+    return service
+  })
+
+/** The resolver as a Layer. */
+export const layer = (options?: DnsOptions): Layer.Layer<Dns, never, Ipv4Config | Udp.Udp | Tcp.Tcp> =>
+  Layer.scoped(Dns, make(options))
+
+/** Resolves a host for a client: an IPv4 literal as is, else an A lookup. */
+export const lookupIpv4 = (host: string): Effect.Effect<Ipv4Address, DnsError, Dns> => {
+  const literal = parseIpv4(host)
+  if (literal !== undefined) return Effect.succeed(literal)
+  return Effect.flatMap(resolve(host, "A"), (addrs) => {
+    const a = addrs.find((x) => x._tag === "A")
+    return a !== undefined && a._tag === "A" ?
+      Effect.succeed(a.address) :
+      Effect.fail(new DnsError({ reason: "NoData", message: `${host} has no IPv4 address` }))
+  })
+}
+
