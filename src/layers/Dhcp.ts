@@ -86,10 +86,9 @@ export const make = (options: DhcpOptions = {}) =>
               udp.unsafeSend(Message.CLIENT_PORT, { address: a.destination, port: Message.SERVER_PORT }, a.bytes)
             })
           case "ProbeAddress":
+            // Inline, so the loop's next wait sees the deadline the result sets (PROBING has no timer).
             return arp.probe(a.address, options.probes ?? 2, options.probeIntervalMillis ?? 1000).pipe(
-              Effect.flatMap((conflict) => perform(client.onProbeResult(conflict, clock.unsafeCurrentTimeMillis()))),
-              Effect.forkScoped,
-              Effect.asVoid
+              Effect.flatMap((conflict) => perform(client.onProbeResult(conflict, clock.unsafeCurrentTimeMillis())))
             )
           case "Bound":
           case "Renewed": {
