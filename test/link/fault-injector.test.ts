@@ -189,6 +189,26 @@ describe("FaultInjector", () => {
       expect(faulty.held()).toBe(1)
     }))
 
+  it.effect("a frame held while the poll loop sleeps wakes it, to sleep until the frame's release", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* MemoryLink.pair()
+      const faulty = yield* FaultInjector.wrap(a, { delayMillis: 10 })
+      // The loop sleeps with nothing held; then a user's fiber sends.
+      const asleep = yield* Effect.fork(faulty.awaitReadable(Infinity))
+      yield* TestClock.adjust("1 millis")
+      expect(asleep.unsafePoll()).toBeNull()
+      faulty.unsafeTransmit(frame(1), 0, 60)
+      yield* Fiber.join(asleep)
+      // Its next wait ends at the release time.
+      const next = yield* Effect.fork(faulty.awaitReadable(Infinity))
+      yield* TestClock.adjust("9 millis")
+      expect(next.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(next)
+      faulty.unsafeReceive(() => {}, 16)
+      expect(drain(b).map(idOf)).toEqual([1])
+    }))
+
   it.effect("jitter spreads delays over [delay, delay + jitter)", () =>
     Effect.gen(function*() {
       const [a, b] = yield* MemoryLink.pair()

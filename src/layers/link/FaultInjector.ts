@@ -226,6 +226,8 @@ export const wrap = (link: LinkDevice, options: FaultOptions): Effect.Effect<Fau
     // The rate limiter: when the wire is next free, and the finish times of
     // the frames it holds (a ring, oldest first) to bound its buffer.
     let wireFreeAt = 0
+    // Until when the last `awaitReadable` may sleep (-Infinity: it was woken).
+    let waitDeadline = -Infinity
     const finishTimes = new Float64Array(bufferFrames)
     let finishHead = 0
     let finishCount = 0
@@ -308,6 +310,12 @@ export const wrap = (link: LinkDevice, options: FaultOptions): Effect.Effect<Fau
       }
       const copy = held.push(at, buffer, offset, length)
       if (damage) flipBit(copy, length)
+      // The poll loop may be asleep past this frame's release time, with a
+      // wait chosen before it was held (sent from a user's fiber): wake it.
+      if (at < waitDeadline) {
+        waitDeadline = -Infinity
+        link.unsafeWake()
+      }
       return true
     }
 
@@ -339,13 +347,14 @@ export const wrap = (link: LinkDevice, options: FaultOptions): Effect.Effect<Fau
       },
       awaitReadable: (timeoutMillis) =>
         Effect.suspend(() => {
-          if (held.size === 0) return link.awaitReadable(timeoutMillis)
           const now = clock.unsafeCurrentTimeMillis()
-          release(now)
-          if (held.size === 0) return link.awaitReadable(timeoutMillis)
+          if (held.size > 0) release(now)
           // Wake up by the next release time so the poll loop lets it go.
-          const untilRelease = Math.max(0, Math.ceil(held.peekTime() - now))
-          return link.awaitReadable(Math.min(timeoutMillis, untilRelease))
+          const wait = held.size === 0 ?
+            timeoutMillis :
+            Math.min(timeoutMillis, Math.max(0, Math.ceil(held.peekTime() - now)))
+          waitDeadline = now + wait
+          return link.awaitReadable(wait)
         }),
       unsafeWake: () => link.unsafeWake(),
       // The wrapped link's failure shows through the wrapper.
