@@ -503,7 +503,7 @@ export class TcpConnection {
       if (flags & Flags.ACK && seqGt(seg.ack, this.sndUna) && seqLe(seg.ack, this.sndMax)) {
         this.establish(now)
         this.sndUna = seg.ack
-        this.sndWnd = seg.window << this.sndWndShift
+        this.sndWnd = seg.window // a SYN-ACK's window is never scaled (RFC 7323 §2.2)
         this.sndWl1 = seg.seq
         this.sndWl2 = seg.ack
         this.rtoAt = Infinity
