@@ -6,7 +6,7 @@
  * address (and so the connections); a lost lease removes it; closing the
  * scope releases the lease.
  */
-import { Context, Data, Deferred, Effect, Layer, Option, Random, type Scope } from "effect"
+import { Context, Data, Deferred, Effect, Layer, Option, Random, Schedule, type Scope } from "effect"
 import { formatIpv4 } from "../protocols/address.js"
 import { DhcpClient, type DhcpAction, type DhcpLease, type DhcpTiming } from "../protocols/dhcp/client.js"
 import * as Message from "../protocols/dhcp/message.js"
@@ -140,8 +140,17 @@ export const make = (options: DhcpOptions = {}) =>
     })
     yield* Effect.forkScoped(Effect.scoped(loop))
     // Release on the way out (RFC 2131 §4.4.6), while the socket and address are still there.
+    // The release is unicast: when the server's MAC is not cached it waits behind
+    // an ARP request, so give that a moment before the link goes away.
+    const flushed = Effect.suspend(() => arp.cache.queuedPackets === 0 ? Effect.void : Effect.fail("pending")).pipe(
+      Effect.retry({ schedule: Schedule.spaced("10 millis"), times: 100 }),
+      Effect.ignore
+    )
     yield* Effect.addFinalizer(() =>
-      Effect.scoped(perform(client.release(clock.unsafeCurrentTimeMillis()))).pipe(Effect.zipRight(config.set({})))
+      Effect.scoped(perform(client.release(clock.unsafeCurrentTimeMillis()))).pipe(
+        Effect.zipRight(flushed),
+        Effect.zipRight(config.set({}))
+      )
     )
 
     const service: DhcpService = {
