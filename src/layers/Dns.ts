@@ -75,6 +75,7 @@ export const make = (options: DnsOptions = {}) =>
       random: prng(yield* Random.nextInt)
     })
     const waiting = new Map<number, Deferred.Deferred<ReadonlyArray<ResolvedAddress>, DnsError>>()
+    const names = new Map<number, string>()
     const kick = yield* Queue.sliding<void>(1)
     let serverKey = ""
 
@@ -96,9 +97,10 @@ export const make = (options: DnsOptions = {}) =>
               if (d === undefined) return Effect.void
               waiting.delete(a.handle)
               const r = a.result
-              return r._tag === "Resolved" ?
-                Deferred.succeed(d, r.addresses) :
-                Deferred.fail(d, new DnsError({ reason: r.reason, message: `${r.reason}: ${r.detail}` }))
+              if (r._tag === "Resolved") return Deferred.succeed(d, r.addresses)
+              const name = names.get(a.handle) ?? "the name"
+              names.delete(a.handle)
+              return Deferred.fail(d, new DnsError({ reason: r.reason, message: failureMessage(name, r.reason, r.detail) }))
             })
         }
       }, { discard: true }).pipe(Effect.zipRight(Queue.offer(kick, undefined)), Effect.asVoid)
@@ -176,10 +178,12 @@ export const make = (options: DnsOptions = {}) =>
           const d = yield* Deferred.make<ReadonlyArray<ResolvedAddress>, DnsError>()
           const { actions, handle } = resolver.resolve(name, type, clock.unsafeCurrentTimeMillis())
           waiting.set(handle, d)
+          names.set(handle, `${name} (${type})`)
           yield* perform(actions)
           return yield* Deferred.await(d).pipe(
             Effect.onInterrupt(() => Effect.sync(() => {
               waiting.delete(handle)
+              names.delete(handle)
               resolver.cancel(handle)
             }))
           )
@@ -188,6 +192,25 @@ export const make = (options: DnsOptions = {}) =>
     }
     return service
   })
+
+const failureMessage = (name: string, reason: DnsError["reason"], detail: string): string => {
+  switch (reason) {
+    case "NameNotFound":
+      return `${name}: no such name (NXDOMAIN)`
+    case "NoData":
+      return `${name}: the name exists but has no records of that type`
+    case "TimedOut":
+      return `${name}: no answer from any DNS server`
+    case "ServerFailure":
+      return `${name}: the DNS servers failed (${detail})`
+    case "Malformed":
+      return `${name}: malformed answer (${detail})`
+    case "InvalidName":
+      return `${name}: not a valid domain name`
+    default:
+      return `${name}: ${detail}`
+  }
+}
 
 /** The resolver as a Layer. */
 export const layer = (options?: DnsOptions): Layer.Layer<Dns, never, Ipv4Config | Udp.Udp | Tcp.Tcp> =>
