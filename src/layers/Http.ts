@@ -203,6 +203,10 @@ export const staticFiles = (
     const path = yield* Path.Path
     const realRoot = root === undefined ? undefined : yield* fs.realPath(root).pipe(Effect.orElseSucceed(() => path.resolve(root)))
     const routes = options.routes ?? {}
+    // Small files are kept for a second after each check of the file system, so a
+    // busy page costs no system call per request; a changed file shows within 1 s.
+    const cache = new Map<string, { readonly response: HttpResponse; readonly etag: string; readonly mtime: number; readonly until: number }>()
+    const clock = yield* Effect.clock
 
     const handler: Handler<never, never> = (req) =>
       Effect.gen(function*() {
@@ -219,6 +223,13 @@ export const staticFiles = (
             return { status: 200, headers: [{ name: "Content-Type", value: "text/html; charset=utf-8" }], body: BUILT_IN_PAGE }
           }
           return errorResponse(404)
+        }
+        const now = clock.unsafeCurrentTimeMillis()
+        const hit = cache.get(urlPath)
+        if (hit !== undefined && hit.until > now && req.headers.get("range") === undefined) {
+          return conditional(req, hit.etag, hit.mtime) !== undefined ?
+            { status: 304, ...(hit.response.headers ? { headers: hit.response.headers } : {}) } :
+            hit.response
         }
         let file = path.join(realRoot, ...resolved.segments)
         const notFound = errorResponse(404)
@@ -250,18 +261,14 @@ export const staticFiles = (
           { name: "Last-Modified", value: lastModified },
           { name: "Accept-Ranges", value: "bytes" }
         ]
-        // RFC 9110 §13.1.2 / §13.1.3: conditional GET.
-        const inm = req.headers.get("if-none-match")
-        if (inm !== undefined) {
-          const tags = inm.split(",").map((t) => t.trim().replace(/^W\//, ""))
-          if (tags.includes("*") || tags.includes(etag)) return { status: 304, headers: common }
-        } else {
-          const ims = req.headers.get("if-modified-since")
-          const since = ims === undefined ? undefined : parseHttpDate(ims)
-          if (since !== undefined && Math.floor(mtime / 1000) * 1000 <= since) return { status: 304, headers: common }
-        }
+        const notModified = conditional(req, etag, mtime)
+        if (notModified !== undefined) return { status: 304, headers: common }
         const body = yield* fs.readFile(real.value).pipe(Effect.orElseSucceed(() => undefined))
         if (body === undefined) return notFound
+        if (body.length <= CACHE_MAX_FILE) {
+          if (cache.size >= CACHE_MAX_ENTRIES) cache.clear()
+          cache.set(urlPath, { response: { status: 200, headers: common, body }, etag, mtime, until: now + 1000 })
+        }
         // RFC 9110 §14: a single byte range.
         const range = req.headers.get("range")
         if (range !== undefined && /^bytes=/i.test(range)) {
@@ -281,6 +288,23 @@ export const staticFiles = (
       })
     return handler
   })
+
+const CACHE_MAX_FILE = 256 * 1024
+const CACHE_MAX_ENTRIES = 256
+
+/** RFC 9110 §13.1.2 / §13.1.3: a 304 when the client's copy is current, else undefined. */
+const conditional = (req: HttpRequest, etag: string, mtime: number): HttpResponse | undefined => {
+  const inm = req.headers.get("if-none-match")
+  if (inm !== undefined) {
+    const tags = inm.split(",").map((t) => t.trim().replace(/^W\//, ""))
+    return tags.includes("*") || tags.includes(etag) ? { status: 304, headers: [{ name: "ETag", value: etag }] } : undefined
+  }
+  const ims = req.headers.get("if-modified-since")
+  const since = ims === undefined ? undefined : parseHttpDate(ims)
+  return since !== undefined && Math.floor(mtime / 1000) * 1000 <= since ?
+    { status: 304, headers: [{ name: "ETag", value: etag }] } :
+    undefined
+}
 
 /** One `start-end`, `start-` or `-suffix` range; several ranges are served whole (undefined). */
 const parseRange = (spec: string, size: number): { start: number; end: number } | "unsatisfiable" | undefined => {

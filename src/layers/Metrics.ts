@@ -54,8 +54,10 @@ export const syncTcp = (tcp: TcpService): Effect.Effect<void> =>
       seen.set(key, value)
       return d
     }
+    // Always present, even at zero (a counter never updated is not in a snapshot).
+    const first = !seen.has("retransmits")
     const r = delta("retransmits", t.retransmits)
-    if (r > 0) effects.push(Metric.incrementBy(tcpRetransmissions, r))
+    if (r > 0 || first) effects.push(Metric.incrementBy(tcpRetransmissions, r))
     for (const k of ["segmentsIn", "segmentsOut", "fastRetransmits", "rtoExpiries", "sackRecoveries", "outOfOrderBytes", "zeroWindowProbes", "challengeAcks"] as const) {
       const d = delta(k, t[k])
       if (d > 0) effects.push(Metric.incrementBy(tcpEvents.pipe(Metric.tagged("event", k)), d))
@@ -89,10 +91,11 @@ export const sync = (counters: Counters): Effect.Effect<void> =>
       seen.set(key, value)
       return d
     }
+    const first = !seen.has("rx")
     const rx = delta("rx", counters.framesIn)
-    if (rx > 0) effects.push(Metric.incrementBy(framesReceived, rx))
+    if (rx > 0 || first) effects.push(Metric.incrementBy(framesReceived, rx))
     const tx = delta("tx", counters.framesOut)
-    if (tx > 0) effects.push(Metric.incrementBy(framesSent, tx))
+    if (tx > 0 || first) effects.push(Metric.incrementBy(framesSent, tx))
     for (const c of counters.layers.values()) {
       for (const reason in c.drops) {
         const d = delta(`drop:${c.layer}:${reason}`, c.drops[reason]!)
