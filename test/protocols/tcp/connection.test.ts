@@ -503,3 +503,28 @@ describe("TCP connection: ICMP errors", () => {
     expect(a.error).toBe("Refused")
   })
 })
+
+describe("TCP connection: keepalive (RFC 9293 §3.8.4)", () => {
+  const keepalive = { idleMillis: 10_000, intervalMillis: 1_000, probes: 3 }
+
+  it("probes an idle connection and keeps it while the peer answers", () => {
+    const p = open({ keepalive })
+    const start = p.now
+    const before = p.log.length
+    for (let i = 0; i < 20 && p.now - start < 35_000; i++) p.tick()
+    const probes = p.log.slice(before).filter((l) =>
+      l.dir === "ab" && l.seg.flags === Flags.ACK && l.seg.data.length === 0 && l.seg.seq === ((p.a.sndUna - 1) >>> 0)
+    )
+    // One probe after each 10 s of idleness, each answered, so never more than one per idle period.
+    expect(probes.length).toBeGreaterThanOrEqual(3)
+    expect(p.a.state).toBe("Established")
+  })
+
+  it("gives up with TimedOut after the probes go unanswered", () => {
+    const p = open({ keepalive })
+    p.drop = () => true
+    for (let i = 0; i < 10 && p.a.state !== "Closed"; i++) p.tick()
+    expect(p.a.state).toBe("Closed")
+    expect(p.a.error).toBe("TimedOut")
+  })
+})
