@@ -6,11 +6,12 @@
  * address (and so the connections); a lost lease removes it; closing the
  * scope releases the lease.
  */
-import { Context, Data, Deferred, Effect, Layer, Option, Random, Schedule, type Scope } from "effect"
+import { Context, Data, Deferred, Effect, Layer, Option, Schedule, type Scope } from "effect"
 import { formatIpv4 } from "../protocols/address.js"
 import { DhcpClient, type DhcpAction, type DhcpLease, type DhcpTiming } from "../protocols/dhcp/client.js"
 import * as Message from "../protocols/dhcp/message.js"
 import { isMalformed } from "../protocols/malformed.js"
+import { fromEffectRandom } from "../runtime/SeededRandom.js"
 import { Arp } from "./Arp.js"
 import { Ethernet } from "./Ethernet.js"
 import { Ipv4Config } from "./Ipv4Config.js"
@@ -47,17 +48,6 @@ export interface DhcpService {
 /** The DHCP client service. */
 export class Dhcp extends Context.Tag("isla/Dhcp")<Dhcp, DhcpService>() {}
 
-/** A small seeded PRNG (mulberry32) so the client's randomness comes from Effect's `Random`. */
-const prng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Starts the client for the life of the scope (the lease is released when it closes). */
 export const make = (options: DhcpOptions = {}) =>
@@ -72,7 +62,7 @@ export const make = (options: DhcpOptions = {}) =>
     )
     const client = new DhcpClient({
       mac: eth.mac,
-      random: prng(yield* Random.nextInt),
+      random: yield* fromEffectRandom,
       ...(options.hostName !== undefined ? { hostName: options.hostName } : {}),
       ...(options.timing !== undefined ? { timing: options.timing } : {})
     })

@@ -5,7 +5,7 @@
  * options or, when none are given, from the IPv4 configuration (DHCP).
  * `Dns.resolve(name, "A" | "AAAA")` has typed errors a caller can act on.
  */
-import { Context, Data, Deferred, Effect, Layer, Option, Queue, Random } from "effect"
+import { Context, Data, Deferred, Effect, Layer, Option, Queue } from "effect"
 import { formatIpv4, parseIpv4, type Ipv4Address } from "../protocols/address.js"
 import { tcpFrame } from "../protocols/dns/message.js"
 import type { AddressType } from "../protocols/dns/cache.js"
@@ -16,6 +16,7 @@ import {
   type ResolverAction,
   type ResolverOptions
 } from "../protocols/dns/resolver.js"
+import { fromEffectRandom } from "../runtime/SeededRandom.js"
 import { Ipv4Config } from "./Ipv4Config.js"
 import * as Tcp from "./Tcp.js"
 import * as Udp from "./Udp.js"
@@ -50,16 +51,6 @@ export class Dns extends Context.Tag("isla/Dns")<Dns, DnsService>() {}
 /** Resolves `name` (see `DnsService.resolve`). */
 export const resolve = (name: string, type: AddressType = "A") => Effect.flatMap(Dns, (d) => d.resolve(name, type))
 
-const prng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Builds the resolver; its driver fibers live in the layer's scope. */
 export const make = (options: DnsOptions = {}) =>
@@ -72,7 +63,7 @@ export const make = (options: DnsOptions = {}) =>
     const resolver = new Resolver({
       ...options.resolver,
       servers: [],
-      random: prng(yield* Random.nextInt)
+      random: yield* fromEffectRandom
     })
     const waiting = new Map<number, Deferred.Deferred<ReadonlyArray<ResolvedAddress>, DnsError>>()
     const names = new Map<number, string>()

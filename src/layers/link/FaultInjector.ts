@@ -8,6 +8,7 @@
  */
 import { Effect, Random } from "effect"
 import type { LinkDevice } from "../Link.js"
+import { mulberry32 } from "../../runtime/SeededRandom.js"
 
 /** Which faults to apply to transmitted frames; every fault is off by default. */
 export interface FaultOptions {
@@ -78,17 +79,6 @@ interface MutableFaultCounters {
 
 const ETHERNET_HEADER_LEN = 14
 
-/** mulberry32: a tiny 32-bit PRNG; returns a function giving floats in [0, 1). */
-const mulberry32 = (seed: number): (() => number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) | 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const probability = (name: string, value: number | undefined): number => {
   const p = value ?? 0
