@@ -407,6 +407,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
         c.consume(c.readable)
         c.dispatch(now, (seg) => emit(e, seg))
       }
+      if (c.state === "TimeWait" && c.readable === 0) c.recvBuffer.release()
       const ev = c.events
       if (ev !== 0) {
         c.events = 0

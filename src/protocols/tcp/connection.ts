@@ -883,6 +883,10 @@ export class TcpConnection {
 
   private enterTimeWait(now: number): void {
     this.state = "TimeWait"
+    // Everything we sent is acknowledged: the send buffer's memory can go (the
+    // receive buffer follows once the user has read what is left).
+    this.sendBuffer.release()
+    this.recvBuffer.release()
     this.rtoAt = Infinity
     this.persistAt = Infinity
     this.keepaliveAt = Infinity

@@ -8,6 +8,8 @@
 /** Receives one contiguous chunk of the ring's storage (see `RingBuffer.forEachReadable`). */
 export type RingChunkVisitor = (buffer: Uint8Array, offset: number, length: number) => void
 
+const EMPTY = new Uint8Array(0)
+
 /** Storage a ring starts with (it doubles up to its capacity as data needs). */
 const INITIAL_STORAGE = 4096
 
@@ -169,6 +171,16 @@ export class RingBuffer {
     visit(this.storage, start, first)
     if (first < n) visit(this.storage, 0, n - first)
     return n
+  }
+
+  /**
+   * Gives the storage back when nothing is readable (a connection in
+   * TIME-WAIT keeps no buffers); it grows again on the next write.
+   */
+  release(): void {
+    if (this.stored !== 0) return
+    this.storage = EMPTY
+    this.head = 0
   }
 
   /** Forgets every byte, readable or parked past the end. */

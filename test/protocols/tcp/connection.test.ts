@@ -370,6 +370,8 @@ describe("TCP connection: closing", () => {
     expect(p.b.state).toBe("Closed")
     expect(p.b.error).toBeUndefined()
     expect(p.a.state).toBe("TimeWait")
+    // A connection in TIME-WAIT holds no buffer memory.
+    expect(p.a.sendBuffer.allocated + p.a.recvBuffer.allocated).toBe(0)
     const at = p.now
     p.tick()
     expect(p.a.state).toBe("Closed")

@@ -370,3 +370,19 @@ describe("RingBuffer storage growth", () => {
     expect(ring.allocated).toBe(5000)
   })
 })
+
+describe("RingBuffer release", () => {
+  it("gives its storage back only when empty, and grows again on the next write", () => {
+    const ring = new RingBuffer(64 * 1024)
+    ring.enqueue(new Uint8Array(10), 0, 10)
+    ring.release()
+    expect(ring.allocated).toBe(4096)
+    ring.discard(10)
+    ring.release()
+    expect(ring.allocated).toBe(0)
+    expect(ring.enqueue(Uint8Array.of(1, 2, 3), 0, 3)).toBe(3)
+    const out = new Uint8Array(3)
+    ring.dequeue(out, 0, 3)
+    expect(Array.from(out)).toEqual([1, 2, 3])
+  })
+})
