@@ -6,7 +6,7 @@
  * connections emit into IPv4 datagrams. Users get `Tcp.listen`, `Tcp.serve`
  * and `Tcp.connect`, with a connection's bytes as a Stream and a Sink.
  */
-import { Context, Data, Effect, Layer, Option, Queue, Random, Sink, Stream, type Scope } from "effect"
+import { Context, Data, Effect, Layer, Option, Queue, Random, Schedule, Sink, Stream, type Scope } from "effect"
 import { formatIpv4, type Ipv4Address } from "../protocols/address.js"
 import * as Checksum from "../protocols/checksum.js"
 import type * as Ip from "../protocols/ipv4.js"
@@ -658,6 +658,34 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
         }
       }
     })
+
+    // Shutdown (SPEC §3): FIN on every open connection, at most 2 s for them to
+    // finish while the poll loop still runs, then RST for what is left.
+    const open = () => {
+      const list: Array<Entry> = []
+      for (const m of table.values()) {
+        for (const e of m.values()) if (e.conn.state !== "Closed" && e.conn.state !== "TimeWait") list.push(e)
+      }
+      return list
+    }
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        const now = loop.time()
+        for (const e of open()) {
+          e.discardInput = true
+          e.conn.close(now)
+          settle(e, now)
+        }
+        yield* Effect.suspend(() => open().length === 0 ? Effect.void : Effect.fail("open")).pipe(
+          Effect.retry({ schedule: Schedule.spaced("20 millis"), times: 100 }),
+          Effect.ignore
+        )
+        for (const e of open()) {
+          e.conn.abort()
+          settle(e, loop.time())
+        }
+      })
+    )
 
     const configFor = (o: SocketOptions | undefined): ConnectionConfig => ({
       ...baseConfig,
