@@ -36,7 +36,6 @@ export const OPTIONS_OFFSET = { RouterSolicit: 8, RouterAdvert: 16, NeighborSoli
 export const Truncated: Malformed = malformed("ndp_truncated")
 /** RFC 4861 §4.6: an option of length zero invalidates the whole message. */
 export const ZeroOptionLength: Malformed = malformed("ndp_zero_option_length")
-export const BadOptionLength: Malformed = malformed("ndp_bad_option_length")
 /** RFC 4861 §6.1.1, §7.1.1: ICMP code must be 0. */
 export const BadCode: Malformed = malformed("ndp_bad_code")
 /** RFC 4861 §7.1.1: the target of NS/NA is never multicast. */
@@ -101,7 +100,11 @@ const put32 = (b: Uint8Array, o: number, v: number): void => {
   b[o + 3] = v & 0xff
 }
 
-/** Parses the options in `buffer[offset .. end)`, or `Malformed`. */
+/**
+ * Parses the options in `buffer[offset .. end)`, or `Malformed`. A known option
+ * of the wrong length is ignored, as Linux does, rather than dropping the
+ * message: only a zero length (RFC 4861 §4.6) or an overrun refuses it.
+ */
 export const parseOptions = (buffer: Uint8Array, offset: number, end: number): ReadonlyArray<NdpOption> | Malformed => {
   const options: Array<NdpOption> = []
   let o = offset
@@ -120,7 +123,7 @@ export const parseOptions = (buffer: Uint8Array, offset: number, end: number): R
         break
       }
       case OptionType.PrefixInformation: {
-        if (len !== 32) return BadOptionLength
+        if (len !== 32) break
         const flags = buffer[o + 3]!
         options.push({
           _tag: "PrefixInformation",
@@ -134,12 +137,12 @@ export const parseOptions = (buffer: Uint8Array, offset: number, end: number): R
         break
       }
       case OptionType.Mtu:
-        if (len !== 8) return BadOptionLength
+        if (len !== 8) break
         options.push({ _tag: "Mtu", mtu: u32(buffer, o + 4) })
         break
       case OptionType.Rdnss: {
         // RFC 8106 §5.1: length 3 + 2 per extra address.
-        if (len < 24 || (len - 8) % 16 !== 0) return BadOptionLength
+        if (len < 24 || (len - 8) % 16 !== 0) break
         const servers: Array<Uint8Array> = []
         for (let a = o + 8; a < o + len; a += 16) servers.push(buffer.slice(a, a + 16))
         options.push({ _tag: "Rdnss", lifetime: u32(buffer, o + 4), servers })

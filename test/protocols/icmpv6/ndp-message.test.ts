@@ -158,10 +158,21 @@ describe("NDP malformed input", () => {
     expect(Ndp.parse(ra, 0, ra.length + 1)).toBe(Ndp.Truncated)
   })
 
-  it("refuses a wrong option length, a non-zero code, a multicast target and non-NDP types", () => {
+  it("ignores a known option of the wrong length, keeping the others", () => {
     const ra = message("ra").bytes.slice()
-    ra[17] = 3 // prefix information must be 4
-    expect(Ndp.parse(ra)).toBe(Ndp.BadOptionLength)
+    ra[17] = 3 // prefix information must be 4: the next 24 bytes are skipped as one option
+    ra[16 + 24] = 0xfe // what remains of the prefix option, as an unknown 8-byte option
+    ra[16 + 25] = 1
+    const r = ok(Ndp.parse(ra))
+    expect(r.options.map((o) => o._tag)).toEqual(["Rdnss", "Mtu", "SourceLinkLayer"])
+    const rdnss = message("ra").bytes.slice()
+    rdnss[49] = 2 // RDNSS must be odd and at least 3
+    rdnss[48 + 16] = 0xfe
+    rdnss[48 + 17] = 1
+    expect(ok(Ndp.parse(rdnss)).options.map((o) => o._tag)).toEqual(["PrefixInformation", "Mtu", "SourceLinkLayer"])
+  })
+
+  it("refuses a non-zero code, a multicast target and non-NDP types", () => {
     const code = message("rs").bytes.slice()
     code[1] = 1
     expect(Ndp.parse(code)).toBe(Ndp.BadCode)
