@@ -5,6 +5,7 @@
  */
 import { copyMac, readIpv4, writeIpv4, type Ipv4Address, type MacAddress } from "./address.js"
 import { malformed, type Malformed } from "./malformed.js"
+import { checkedView, WireView } from "./view.js"
 
 /** Byte offsets of the fields. */
 export const field = { HTYPE: 0, PTYPE: 2, HLEN: 4, PLEN: 5, OPER: 6, SHA: 8, SPA: 14, THA: 18, TPA: 24 } as const
@@ -23,25 +24,10 @@ export const BadOperation: Malformed = malformed("bad_operation")
 const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!
 
 /** A view of an ARP packet in `buffer[offset .. offset+length)`. */
-export class Packet {
-  constructor(
-    public buffer: Uint8Array,
-    public offset = 0,
-    public length = buffer.length - offset
-  ) {}
-
-  /** Re-points this view (no allocation). */
-  wrap(buffer: Uint8Array, offset: number, length: number): this {
-    this.buffer = buffer
-    this.offset = offset
-    this.length = length
-    return this
-  }
-
+export class Packet extends WireView {
   /** A view over untrusted bytes, or `Malformed`. */
   static checked(buffer: Uint8Array, offset = 0, length = buffer.length - offset): Packet | Malformed {
-    const p = new Packet(buffer, offset, length)
-    return p.check() ?? p
+    return checkedView(new Packet(buffer, offset, length))
   }
 
   /** Validates length and the Ethernet/IPv4 address types. */

@@ -5,6 +5,7 @@
  */
 import { copyMac, macEquals, type MacAddress } from "./address.js"
 import { malformed, type Malformed } from "./malformed.js"
+import { checkedView, WireView } from "./view.js"
 
 /** Byte offsets of the header fields. */
 export const field = { DST: 0, SRC: 6, ETHERTYPE: 12, PAYLOAD: 14 } as const
@@ -19,25 +20,10 @@ export const EtherType = { Ipv4: 0x0800, Arp: 0x0806, Ipv6: 0x86dd } as const
 export const Truncated: Malformed = malformed("truncated")
 
 /** A view of an Ethernet frame in `buffer[offset .. offset+length)`. */
-export class Packet {
-  constructor(
-    public buffer: Uint8Array,
-    public offset = 0,
-    public length = buffer.length - offset
-  ) {}
-
-  /** Re-points this view at another frame (no allocation). */
-  wrap(buffer: Uint8Array, offset: number, length: number): this {
-    this.buffer = buffer
-    this.offset = offset
-    this.length = length
-    return this
-  }
-
+export class Packet extends WireView {
   /** A view over untrusted bytes, or `Malformed` when too short for the header. */
   static checked(buffer: Uint8Array, offset = 0, length = buffer.length - offset): Packet | Malformed {
-    const p = new Packet(buffer, offset, length)
-    return p.check() ?? p
+    return checkedView(new Packet(buffer, offset, length))
   }
 
   /** Validates the length once so that no getter reads out of range. */

@@ -5,6 +5,7 @@
  */
 import * as Checksum from "./checksum.js"
 import { malformed, type Malformed } from "./malformed.js"
+import { checkedView, WireView } from "./view.js"
 
 /** Byte offsets of the fields. */
 export const field = { TYPE: 0, CODE: 1, CHECKSUM: 2, IDENT: 4, SEQ: 6, MTU: 6, POINTER: 4, DATA: 8 } as const
@@ -38,25 +39,10 @@ export const Truncated: Malformed = malformed("truncated")
 export const BadChecksum: Malformed = malformed("bad_checksum")
 
 /** A view of an ICMP message in `buffer[offset .. offset+length)`. */
-export class Packet {
-  constructor(
-    public buffer: Uint8Array,
-    public offset = 0,
-    public length = buffer.length - offset
-  ) {}
-
-  /** Re-points this view (no allocation). */
-  wrap(buffer: Uint8Array, offset: number, length: number): this {
-    this.buffer = buffer
-    this.offset = offset
-    this.length = length
-    return this
-  }
-
+export class Packet extends WireView {
   /** A view over untrusted bytes, or `Malformed` (length only). */
   static checked(buffer: Uint8Array, offset = 0, length = buffer.length - offset): Packet | Malformed {
-    const p = new Packet(buffer, offset, length)
-    return p.check() ?? p
+    return checkedView(new Packet(buffer, offset, length))
   }
 
   /** Validates the length once so that no getter reads out of range. */

@@ -7,6 +7,7 @@
  */
 import { readIpv6, writeIpv6, type Ipv6Address } from "./ipv6-address.js"
 import { malformed, type Malformed } from "./malformed.js"
+import { checkedView, WireView } from "./view.js"
 
 /** Byte offsets of the fixed header fields. */
 export const field = {
@@ -41,25 +42,10 @@ export const BadVersion: Malformed = malformed("bad_version")
 export const BadPayloadLength: Malformed = malformed("bad_payload_length")
 
 /** A view of an IPv6 packet in `buffer[offset .. offset+length)`. */
-export class Packet {
-  constructor(
-    public buffer: Uint8Array,
-    public offset = 0,
-    public length = buffer.length - offset
-  ) {}
-
-  /** Re-points this view (no allocation). */
-  wrap(buffer: Uint8Array, offset: number, length: number): this {
-    this.buffer = buffer
-    this.offset = offset
-    this.length = length
-    return this
-  }
-
+export class Packet extends WireView {
   /** A view over untrusted bytes, or `Malformed`. */
   static checked(buffer: Uint8Array, offset = 0, length = buffer.length - offset): Packet | Malformed {
-    const p = new Packet(buffer, offset, length)
-    return p.check() ?? p
+    return checkedView(new Packet(buffer, offset, length))
   }
 
   /**

@@ -6,6 +6,7 @@
 import type { Ipv4Address } from "./address.js"
 import * as Checksum from "./checksum.js"
 import { malformed, type Malformed } from "./malformed.js"
+import { checkedView, WireView } from "./view.js"
 
 /** Byte offsets of the header fields. */
 export const field = { SRC_PORT: 0, DST_PORT: 2, LENGTH: 4, CHECKSUM: 6, PAYLOAD: 8 } as const
@@ -23,25 +24,10 @@ export const BadChecksum: Malformed = malformed("bad_checksum")
 export const ZeroPort: Malformed = malformed("zero_port")
 
 /** A view of a UDP datagram in `buffer[offset .. offset+length)`. */
-export class Packet {
-  constructor(
-    public buffer: Uint8Array,
-    public offset = 0,
-    public length = buffer.length - offset
-  ) {}
-
-  /** Re-points this view (no allocation). */
-  wrap(buffer: Uint8Array, offset: number, length: number): this {
-    this.buffer = buffer
-    this.offset = offset
-    this.length = length
-    return this
-  }
-
+export class Packet extends WireView {
   /** A view over untrusted bytes, or `Malformed` (lengths only). */
   static checked(buffer: Uint8Array, offset = 0, length = buffer.length - offset): Packet | Malformed {
-    const p = new Packet(buffer, offset, length)
-    return p.check() ?? p
+    return checkedView(new Packet(buffer, offset, length))
   }
 
   /** Validates that the length field fits within the bytes given. */

@@ -15,6 +15,7 @@
  */
 import { readIpv4, writeIpv4, type Ipv4Address } from "../address.js"
 import { malformed, type Malformed } from "../malformed.js"
+import { checkedView, WireView } from "../view.js"
 
 /** Byte offsets of the fixed fields. */
 export const field = {
@@ -109,25 +110,10 @@ export const BadOptionLength: Malformed = malformed("bad_option_length")
 export const BadOverload: Malformed = malformed("bad_overload")
 
 /** A view of a DHCP message in `buffer[offset .. offset+length)`. */
-export class Packet {
-  constructor(
-    public buffer: Uint8Array,
-    public offset = 0,
-    public length = buffer.length - offset
-  ) {}
-
-  /** Re-points this view (no allocation). */
-  wrap(buffer: Uint8Array, offset: number, length: number): this {
-    this.buffer = buffer
-    this.offset = offset
-    this.length = length
-    return this
-  }
-
+export class Packet extends WireView {
   /** A view over untrusted bytes, or `Malformed` (fixed part, `op`, `hlen` and cookie checked; options are not). */
   static checked(buffer: Uint8Array, offset = 0, length = buffer.length - offset): Packet | Malformed {
-    const p = new Packet(buffer, offset, length)
-    return p.check() ?? p
+    return checkedView(new Packet(buffer, offset, length))
   }
 
   /** Validates the fixed part so that no getter reads out of range. */

@@ -8,6 +8,7 @@
 import { readIpv4, writeIpv4, type Ipv4Address } from "../address.js"
 import { isMalformed, malformed, type Malformed } from "../malformed.js"
 import { readName, textToLabels } from "./name.js"
+import { checkedView, WireView } from "../view.js"
 
 /** Byte offsets of the header fields. */
 export const field = { ID: 0, FLAGS: 2, QDCOUNT: 4, ANCOUNT: 6, NSCOUNT: 8, ARCOUNT: 10 } as const
@@ -63,25 +64,10 @@ const CD = 0x0010
 const DO = 0x8000
 
 /** A view of a DNS message's header in `buffer[offset .. offset+length)`. */
-export class Packet {
-  constructor(
-    public buffer: Uint8Array,
-    public offset = 0,
-    public length = buffer.length - offset
-  ) {}
-
-  /** Re-points this view (no allocation). */
-  wrap(buffer: Uint8Array, offset: number, length: number): this {
-    this.buffer = buffer
-    this.offset = offset
-    this.length = length
-    return this
-  }
-
+export class Packet extends WireView {
   /** A view over untrusted bytes, or `Malformed` (the header's length only). */
   static checked(buffer: Uint8Array, offset = 0, length = buffer.length - offset): Packet | Malformed {
-    const p = new Packet(buffer, offset, length)
-    return p.check() ?? p
+    return checkedView(new Packet(buffer, offset, length))
   }
 
   /** Validates that the header fits, so no getter reads out of range. */

@@ -7,6 +7,7 @@
  */
 import * as Checksum from "../checksum.js"
 import { malformed, type Malformed } from "../malformed.js"
+import { checkedView, WireView } from "../view.js"
 
 /** Byte offsets of the header fields. */
 export const field = {
@@ -63,25 +64,10 @@ export const BadOption: Malformed = malformed("bad_option")
 export const ZeroPort: Malformed = malformed("zero_port")
 
 /** A view of a TCP segment in `buffer[offset .. offset+length)`; `length` is the IP payload length. */
-export class Packet {
-  constructor(
-    public buffer: Uint8Array,
-    public offset = 0,
-    public length = buffer.length - offset
-  ) {}
-
-  /** Re-points this view (no allocation). */
-  wrap(buffer: Uint8Array, offset: number, length: number): this {
-    this.buffer = buffer
-    this.offset = offset
-    this.length = length
-    return this
-  }
-
+export class Packet extends WireView {
   /** A view over untrusted bytes, or `Malformed` (lengths and ports, not the checksum or options). */
   static checked(buffer: Uint8Array, offset = 0, length = buffer.length - offset): Packet | Malformed {
-    const p = new Packet(buffer, offset, length)
-    return p.check() ?? p
+    return checkedView(new Packet(buffer, offset, length))
   }
 
   /**
