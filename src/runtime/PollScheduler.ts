@@ -28,17 +28,27 @@ export interface PollPolicy {
   readonly sleepMillis: number
   /** The micro-sleep length. */
   readonly microSleepMicros: number
+  /** After this much idle time the micro-sleep lengthens to `longSleepMicros`. */
+  readonly longSleepAfterMillis: number
+  /**
+   * The longer micro-sleep. A ppoll returns as soon as a frame arrives, so its
+   * length costs frames no latency; it only bounds how long other JavaScript
+   * waits, and it makes a stray frame on a quiet link cost far less CPU.
+   */
+  readonly longSleepMicros: number
   /** The longest single park (a safety net; timers and wakes end it sooner). */
   readonly maxParkMillis: number
 }
 
-/** The default ladder: spin 200 µs, yield to 2 ms, micro-sleep to 50 ms, then park. */
+/** The default ladder: spin 200 µs, yield to 2 ms, micro-sleep (50 µs, then 500 µs after 10 ms) to 30 ms, then park. */
 export const defaultPolicy = (mode: PollMode): PollPolicy => ({
   mode,
   spinMicros: 200,
   yieldMillis: 2,
-  sleepMillis: 50,
+  sleepMillis: 30,
   microSleepMicros: 50,
+  longSleepAfterMillis: 10,
+  longSleepMicros: 500,
   maxParkMillis: 1000
 })
 
@@ -71,6 +81,7 @@ export class PollScheduler implements Scheduler.Scheduler {
   private inFlight: Promise<void> | undefined
   private readonly pollFds: Uint8Array
   private readonly timespec: BigInt64Array
+  private readonly longTimespec: BigInt64Array
   private readonly wakeValue = new BigUint64Array([1n])
   private readonly wakeBytes: Uint8Array
   private readonly drainBuf = new Uint8Array(8)
@@ -88,6 +99,7 @@ export class PollScheduler implements Scheduler.Scheduler {
     dv.setInt32(8, eventFd, true)
     dv.setInt16(12, C.POLLIN, true)
     this.timespec = new BigInt64Array([0n, BigInt(policy.microSleepMicros * 1000)])
+    this.longTimespec = new BigInt64Array([0n, BigInt(policy.longSleepMicros * 1000)])
     this.wakeBytes = new Uint8Array(this.wakeValue.buffer)
   }
 
@@ -165,7 +177,7 @@ export class PollScheduler implements Scheduler.Scheduler {
     }
     if (idle < p.sleepMillis || timeoutMillis * 1000 <= p.microSleepMicros) {
       this.stats.sleeps++
-      return this.sleepEffect
+      return idle < p.longSleepAfterMillis || timeoutMillis * 1000 <= p.longSleepMicros ? this.sleepEffect : this.longSleepEffect
     }
     this.stats.parks++
     return this.park(Math.min(timeoutMillis, p.maxParkMillis))
@@ -176,6 +188,14 @@ export class PollScheduler implements Scheduler.Scheduler {
   private readonly yieldEffect: Effect.Effect<void> = Effect.async<void>((resume) => {
     setImmediate(() => {
       this.hotDrains = 0
+      resume(Effect.void)
+    })
+  })
+
+  private readonly longSleepEffect: Effect.Effect<void> = Effect.async<void>((resume) => {
+    setImmediate(() => {
+      this.hotDrains = 0
+      libc().ppoll(this.pollFds, 1, this.longTimespec, null)
       resume(Effect.void)
     })
   })
