@@ -227,6 +227,8 @@ interface Entry {
   socket: TcpSocket | undefined
   /** Waiting in `deferred` for the end of the receive burst. */
   deferred: boolean
+  /** `emit` bound to this entry once, for `dispatch` (no closure per call). */
+  emit: (seg: SegmentOut) => void
 }
 
 interface Listener {
@@ -332,13 +334,8 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
     const emit = (e: Entry, seg: SegmentOut): void => {
       const opts = seg.options
       const hl = Segment.emitHeaderLength(opts)
-      let at = hl
-      if (seg.dataLength > 0) {
-        e.conn.sendBuffer.forEachReadable(seg.dataOffset, seg.dataLength, (buf, off, len) => {
-          scratch.set(buf.subarray(off, off + len), at)
-          at += len
-        })
-      }
+      // The payload straight from the send buffer to its place after the header (no closure per segment).
+      if (seg.dataLength > 0) e.conn.sendBuffer.peek(seg.dataOffset, scratch, hl, seg.dataLength)
       Segment.emitHeader(
         scratch,
         0,
@@ -402,10 +399,10 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
         sendRst(e.localAddr, e.localPort, e.remoteAddr, e.remotePort, c.rstForUnacceptableAck, 0, false)
         c.rstForUnacceptableAck = undefined
       }
-      c.dispatch(now, (seg) => emit(e, seg))
+      c.dispatch(now, e.emit)
       if (e.discardInput && c.readable > 0) {
         c.consume(c.readable)
-        c.dispatch(now, (seg) => emit(e, seg))
+        c.dispatch(now, e.emit)
       }
       if (c.state === "TimeWait" && c.readable === 0) c.recvBuffer.release()
       const ev = c.events
@@ -419,7 +416,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
             if (!Queue.unsafeOffer(l.queue, socketOf(e))) {
               counters.drop("accept_queue_full")
               c.abort()
-              c.dispatch(now, (seg) => emit(e, seg))
+              c.dispatch(now, e.emit)
             }
           }
           wake(e, "open")
@@ -450,7 +447,8 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       localPort: number,
       remoteAddr: Ipv4Address,
       remotePort: number
-    ): Entry => ({
+    ): Entry => {
+      const e: Entry = {
       conn,
       localAddr,
       localPort,
@@ -464,8 +462,12 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       openWaiter: undefined,
       discardInput: false,
       socket: undefined,
-      deferred: false
-    })
+      deferred: false,
+      emit: () => {}
+      }
+      e.emit = (seg) => emit(e, seg)
+      return e
+    }
 
     const isnFor = (localAddr: Ipv4Address, localPort: number, remoteAddr: Ipv4Address, remotePort: number, now: number) =>
       isnGen.isn(ipv4Tuple(tuple, localAddr, localPort, remoteAddr, remotePort), now * 1000)
