@@ -1,6 +1,6 @@
 /**
- * The whole IPv4 stack over a link, as one Layer: the poll loop, Ethernet,
- * the IPv4 configuration, ARP, IPv4, ICMP, UDP and TCP, each built from the one
+ * The whole stack over a link, as one Layer: the poll loop, Ethernet,
+ * the IPv4 configuration, ARP, IPv4, IPv6, ICMP, UDP and TCP, each built from the one
  * below and wired into the frame path once, at start (mirage-tcpip's
  * `Make(...)` chain). Provide a `Link` (TAP or in-memory) and use the services.
  */
@@ -13,6 +13,7 @@ import * as Ethernet from "./Ethernet.js"
 import * as Icmp from "./Icmp.js"
 import * as Ipv4 from "./Ipv4.js"
 import * as Ipv4Config from "./Ipv4Config.js"
+import * as Ipv6 from "./Ipv6.js"
 import type { Link } from "./Link.js"
 import * as Tcp from "./Tcp.js"
 import * as Udp from "./Udp.js"
@@ -25,6 +26,8 @@ export interface StackOptions {
   readonly gateway?: Ipv4Address | undefined
   readonly arp?: ArpCacheOptions
   readonly ipv4Options?: Ipv4.Ipv4Options
+  /** IPv6 (on by default; `{ enabled: false }` turns it off). */
+  readonly ipv6?: Ipv6.Ipv6Options
   readonly icmp?: Icmp.IcmpOptions
   readonly tcp?: Tcp.TcpLayerOptions
 }
@@ -36,6 +39,7 @@ export type Services =
   | Ipv4Config.Ipv4Config
   | Arp.Arp
   | Ipv4.Ipv4
+  | Ipv6.Ipv6
   | Icmp.Icmp
   | Udp.Udp
   | Tcp.Tcp
@@ -46,7 +50,8 @@ export const layer = (options: StackOptions): Layer.Layer<Services, never, Link>
   const cfg = Ipv4Config.layer({ address: options.ipv4, gateway: options.gateway })
   const arp = Arp.layer(options.arp).pipe(Layer.provideMerge(Layer.merge(eth, cfg)))
   const ip = Ipv4.layer(options.ipv4Options).pipe(Layer.provideMerge(arp))
-  const icmp = Icmp.layer(options.icmp).pipe(Layer.provideMerge(ip))
+  const ip6 = Ipv6.layer(options.ipv6).pipe(Layer.provideMerge(ip))
+  const icmp = Icmp.layer(options.icmp).pipe(Layer.provideMerge(ip6))
   const udp = Udp.layer.pipe(Layer.provideMerge(icmp))
   return Tcp.layer(options.tcp).pipe(Layer.provideMerge(udp))
 }

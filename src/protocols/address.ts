@@ -3,6 +3,7 @@
  * number, a MAC address a 6-byte Uint8Array. Parsing text returns undefined
  * for bad input instead of throwing.
  */
+import { formatIpv6, parseIpv6 } from "./ipv6-address.js"
 
 /** An IPv4 address as an unsigned 32-bit integer (network order value). */
 export type Ipv4Address = number
@@ -133,3 +134,20 @@ export const copyMac = (dst: Uint8Array, d: number, src: Uint8Array, so = 0): vo
   dst[d + 4] = src[so + 4]!
   dst[d + 5] = src[so + 5]!
 }
+
+/**
+ * An IP address of either family: an IPv4 address is a number, an IPv6
+ * address a 16-byte Uint8Array (`typeof a === "number"` tells them apart).
+ */
+export type IpAddress = Ipv4Address | Uint8Array
+
+/** Text of an address of either family (RFC 5952 for IPv6). */
+export const formatIp = (a: IpAddress): string => typeof a === "number" ? formatIpv4(a) : formatIpv6(a)
+
+/** Parses a dotted IPv4 or an RFC 4291 IPv6 address (no brackets, no zone); undefined when neither. */
+export const parseIp = (text: string): IpAddress | undefined =>
+  text.includes(":") ? parseIpv6(text) : parseIpv4(text)
+
+/** An address as it appears before `:port` in a URL or log: IPv6 in brackets. */
+export const formatIpHost = (a: IpAddress): string => typeof a === "number" ? formatIpv4(a) : `[${formatIpv6(a)}]`
+
