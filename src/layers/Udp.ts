@@ -6,24 +6,26 @@
  * datagrams are a Stream.
  */
 import { Context, Data, Effect, Layer, Queue, Stream, type Scope } from "effect"
-import { formatIpv4, type Ipv4Address } from "../protocols/address.js"
+import { formatIpHost, type IpAddress } from "../protocols/address.js"
 import type * as Ip from "../protocols/ipv4.js"
+import * as Ip6 from "../protocols/ipv6.js"
 import * as UdpWire from "../protocols/udp.js"
 import type { LayerCounters } from "../runtime/Counters.js"
 import { PollLoop } from "../runtime/PollLoop.js"
 import { Ipv4, type SendResult } from "./Ipv4.js"
+import { Ipv6 } from "./Ipv6.js"
 
-/** A UDP endpoint: an address and a port. */
+/** A UDP endpoint: an address (IPv4 number or 16-byte IPv6) and a port. */
 export interface Endpoint {
-  readonly address: Ipv4Address
+  readonly address: IpAddress
   readonly port: number
 }
 
 /** A received datagram. */
 export interface Datagram {
   readonly from: Endpoint
-  /** The address it was sent to (ours, or a broadcast address). */
-  readonly to: Ipv4Address
+  /** The address it was sent to (ours, or a broadcast / multicast address). */
+  readonly to: IpAddress
   readonly data: Uint8Array
 }
 
@@ -71,15 +73,19 @@ export const bind = (port: number, options?: BindOptions): Effect.Effect<UdpSock
 /** Largest payload of one datagram over IPv4. */
 export const MAX_PAYLOAD = 0xffff - 20 - UdpWire.HEADER_LEN
 
+/** Largest payload of one datagram over IPv6 (no jumbograms). */
+export const MAX_PAYLOAD_V6 = 0xffff - UdpWire.HEADER_LEN
+
 interface Binding {
   readonly queue: Queue.Queue<Datagram>
   dropped: number
 }
 
-/** Builds the UDP layer and wires it to IPv4. */
+/** Builds the UDP layer and wires it to IPv4 and IPv6. */
 export const make = Effect.gen(function*() {
   const loop = yield* PollLoop
   const ipv4 = yield* Ipv4
+  const ipv6 = yield* Ipv6
   const counters = loop.counters.layer("udp")
   const view = new UdpWire.Packet(new Uint8Array(0), 0, 0)
   const bindings = new Map<number, Binding>()
@@ -108,7 +114,30 @@ export const make = Effect.gen(function*() {
     }
   }
 
+  const input6 = (buffer: Uint8Array, offset: number, length: number, header: Ip6.Packet): void => {
+    counters.rx++
+    const p = view.wrap(buffer, offset, length)
+    const bad = p.check()
+    if (bad !== undefined) return counters.drop(bad.reason)
+    const hb = header.buffer
+    const pseudo = Ip6.pseudoHeaderV6(hb, hb, UdpWire.PROTOCOL, p.lengthField, header.srcOffset, header.dstOffset)
+    if (!p.verifyChecksumV6(pseudo)) return counters.drop("bad_checksum")
+    const b = bindings.get(p.dstPort)
+    if (b === undefined) {
+      counters.drop("no_socket")
+      // RFC 4443 §3.1: destination unreachable, code 4 port unreachable (the layer skips multicast).
+      ipv6.unsafeReportError(1, 4, 0, header)
+      return
+    }
+    const data = buffer.slice(p.payloadOffset, p.payloadOffset + p.payloadLength)
+    if (!Queue.unsafeOffer(b.queue, { from: { address: header.src, port: p.srcPort }, to: header.dst, data })) {
+      b.dropped++
+      counters.drop("queue_full")
+    }
+  }
+
   yield* ipv4.register(UdpWire.PROTOCOL, input)
+  yield* ipv6.register(UdpWire.PROTOCOL, input6)
 
   const unsafeSend = (
     srcPort: number,
@@ -117,11 +146,28 @@ export const make = Effect.gen(function*() {
     offset = 0,
     length = data.length
   ): SendResult | "MessageTooLong" => {
-    if (length > MAX_PAYLOAD) return "MessageTooLong"
-    const src = ipv4.unsafeSourceFor(to.address)
-    scratch.set(offset === 0 && length === data.length ? data : data.subarray(offset, offset + length), UdpWire.HEADER_LEN)
-    UdpWire.emitHeader(scratch, 0, srcPort, to.port, length, src, to.address)
-    const r = ipv4.unsafeSend(to.address, UdpWire.PROTOCOL, scratch, 0, UdpWire.HEADER_LEN + length)
+    const dst = to.address
+    let r: SendResult
+    if (typeof dst === "number") {
+      if (length > MAX_PAYLOAD) return "MessageTooLong"
+      const src = ipv4.unsafeSourceFor(dst)
+      scratch.set(offset === 0 && length === data.length ? data : data.subarray(offset, offset + length), UdpWire.HEADER_LEN)
+      UdpWire.emitHeader(scratch, 0, srcPort, to.port, length, src, dst)
+      r = ipv4.unsafeSend(dst, UdpWire.PROTOCOL, scratch, 0, UdpWire.HEADER_LEN + length)
+    } else {
+      if (length > MAX_PAYLOAD_V6) return "MessageTooLong"
+      if (!ipv6.enabled) r = "NoRoute"
+      else {
+        const src = ipv6.unsafeSourceFor(dst)
+        if (src === undefined) r = "NoAddress"
+        else {
+          scratch.set(offset === 0 && length === data.length ? data : data.subarray(offset, offset + length), UdpWire.HEADER_LEN)
+          const len = UdpWire.HEADER_LEN + length
+          UdpWire.emitHeaderPseudo(scratch, 0, srcPort, to.port, length, Ip6.pseudoHeaderV6(src, dst, UdpWire.PROTOCOL, len))
+          r = ipv6.unsafeSend(dst, UdpWire.PROTOCOL, scratch, 0, len, { src })
+        }
+      }
+    }
     if (r === "Sent" || r === "Queued") counters.tx++
     else counters.drop(`tx_${r}`)
     return r
@@ -168,7 +214,7 @@ export const make = Effect.gen(function*() {
             if (r === "Sent" || r === "Queued") return Effect.void
             const reason = r === "MessageTooLong" || r === "NoRoute" || r === "NoAddress" ? r : r === "TooBig" ? "MessageTooLong" : "Dropped"
             return Effect.fail(
-              new UdpError({ reason, message: `cannot send to ${formatIpv4(to.address)}:${to.port}: ${r}` })
+              new UdpError({ reason, message: `cannot send to ${formatIpHost(to.address)}:${to.port}: ${r}` })
             )
           }),
         dropped: () => bindings.get(chosen)?.dropped ?? 0
@@ -181,4 +227,4 @@ export const make = Effect.gen(function*() {
 })
 
 /** The UDP layer as a Layer. */
-export const layer: Layer.Layer<Udp, never, PollLoop | Ipv4> = Layer.scoped(Udp, make)
+export const layer: Layer.Layer<Udp, never, PollLoop | Ipv4 | Ipv6> = Layer.scoped(Udp, make)

@@ -66,6 +66,16 @@ export class Packet extends WireView {
     return Checksum.compute(this.buffer, this.offset, len, Checksum.pseudoHeaderV4(src, dst, PROTOCOL, len)) === 0
   }
 
+  /**
+   * True when the checksum is right given the pseudo-header's partial sum
+   * (`ipv6.pseudoHeaderV6(src, dst, 17, lengthField)`). Over IPv6 a zero
+   * checksum is invalid (RFC 8200 §8.1).
+   */
+  verifyChecksumV6(pseudo: number): boolean {
+    if (this.checksum === 0) return false
+    return Checksum.compute(this.buffer, this.offset, this.lengthField, pseudo) === 0
+  }
+
   /** Computes the checksum in place over header and payload. */
   fillChecksum(src: Ipv4Address, dst: Ipv4Address): void {
     const len = this.lengthField
@@ -122,6 +132,22 @@ export const emitHeader = (
   dst: Ipv4Address
 ): void => {
   const len = HEADER_LEN + payloadLength
+  emitHeaderPseudo(buffer, offset, srcPort, dstPort, payloadLength, Checksum.pseudoHeaderV4(src, dst, PROTOCOL, len))
+}
+
+/**
+ * `emitHeader` with the pseudo-header's partial sum given (length and
+ * protocol included): for IPv6, `ipv6.pseudoHeaderV6(src, dst, 17, 8 + payloadLength)`.
+ */
+export const emitHeaderPseudo = (
+  buffer: Uint8Array,
+  offset: number,
+  srcPort: number,
+  dstPort: number,
+  payloadLength: number,
+  pseudo: number
+): void => {
+  const len = HEADER_LEN + payloadLength
   buffer[offset] = srcPort >>> 8
   buffer[offset + 1] = srcPort & 0xff
   buffer[offset + 2] = dstPort >>> 8
@@ -130,8 +156,8 @@ export const emitHeader = (
   buffer[offset + 5] = len & 0xff
   buffer[offset + 6] = 0
   buffer[offset + 7] = 0
-  let c = Checksum.compute(buffer, offset, len, Checksum.pseudoHeaderV4(src, dst, PROTOCOL, len))
-  if (c === 0) c = 0xffff // RFC 768: a computed zero is transmitted as all ones
+  let c = Checksum.compute(buffer, offset, len, pseudo)
+  if (c === 0) c = 0xffff // RFC 768 / RFC 8200 §8.1: a computed zero is transmitted as all ones
   buffer[offset + 6] = c >>> 8
   buffer[offset + 7] = c & 0xff
 }
