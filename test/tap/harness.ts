@@ -350,6 +350,22 @@ export interface StartOptions {
   readonly kind?: TargetKind
   /** The TAP name for the isla target. Default `isla0` (the namespace is ours alone). */
   readonly tap?: string
+  /**
+   * Runs after the namespaces (and, for linux, the veth pair) exist and just
+   * before the DUT process starts: e.g. to start a capture that must see the
+   * DUT's first frames. For isla the TAP does not exist yet (isla creates it
+   * when missing; the hook may create it). A failure aborts the start.
+   */
+  readonly beforeDut?: (env: DutEnvironment) => Promise<void>
+}
+
+/** What `StartOptions.beforeDut` is told: where the DUT is about to run. */
+export interface DutEnvironment {
+  readonly kind: TargetKind
+  readonly ns: string
+  readonly dutNs: string
+  readonly hostIfname: string
+  readonly dutIfname: string
 }
 
 /** A running device under test and the client namespace facing it. */
@@ -544,6 +560,7 @@ export const startTarget = async (options: StartOptions = {}): Promise<TargetHan
       await runOk("ip", ["-n", dutNs, "addr", "add", `${dutIp}/${prefixLength}`, "dev", dutIfname])
       await runOk("ip", ["-n", ns, "link", "set", hostIfname, "up"])
       await runOk("ip", ["-n", dutNs, "link", "set", dutIfname, "up"])
+      await options.beforeDut?.({ kind, ns, dutNs, hostIfname, dutIfname })
       dut = new DutProcess([
         "ip", "netns", "exec", dutNs, process.execPath, referenceServicesPath,
         "--ifname", dutIfname, "--ip", `${dutIp}/${prefixLength}`
@@ -555,6 +572,7 @@ export const startTarget = async (options: StartOptions = {}): Promise<TargetHan
       const tap = options.tap ?? "isla0"
       hostIfname = tap
       dutIfname = tap
+      await options.beforeDut?.({ kind, ns, dutNs, hostIfname, dutIfname })
       dut = new DutProcess([
         "ip", "netns", "exec", ns, process.execPath, cliPath, "up",
         "--tap", tap, "--ip", `${dutIp}/${prefixLength}`, "--host-ip", `${hostIp}/${prefixLength}`,
