@@ -24,7 +24,7 @@ export const program = Effect.gen(function*() {
     Effect.forkScoped
   )
   // A: ping B, then connect, send, half-close, and read the echo to the end.
-  const reply = yield* Icmp.ping(ip("10.0.0.2")).pipe(Effect.provide(stackA))
+  const reply = yield* Icmp.echo(ip("10.0.0.2")).pipe(Effect.provide(stackA))
   const socket = yield* Tcp.connect({ address: ip("10.0.0.2"), port: 7 }).pipe(Effect.provide(stackA))
   yield* socket.write(new TextEncoder().encode("hello, isla"))
   yield* socket.closeWrite

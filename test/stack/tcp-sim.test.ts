@@ -313,8 +313,8 @@ describe("TCP timers and opening between two stacks", () => {
       const trace: Array<WireSegment> = []
       const { A, B } = yield* twoStacks({ ...both({ delayMillis: 10 }), trace })
       // Resolve each other first, so that both SYNs leave at once and cross on the wire.
-      yield* A.run(Icmp.ping(ipB))
-      yield* B.run(Icmp.ping(ipA))
+      yield* A.run(Icmp.echo(ipB))
+      yield* B.run(Icmp.echo(ipA))
       const [sa, sb] = yield* Effect.all([
         A.run(Tcp.connect({ address: ipB, port: 7000 }, { localPort: 6000 })),
         B.run(Tcp.connect({ address: ipA, port: 6000 }, { localPort: 7000 }))

@@ -74,8 +74,8 @@ const scenario = (faults: FaultOptions, pings: number, messages: number) =>
     const trace: Array<string> = []
     // A pings B and B pings A, each ping retried until answered.
     for (let i = 0; i < pings; i++) {
-      const ab = yield* inA(withRetries(Icmp.ping(ipB, { timeout: "500 millis", size: 100 }), 20))
-      const ba = yield* inB(withRetries(Icmp.ping(ipA, { timeout: "500 millis", size: 100 }), 20))
+      const ab = yield* inA(withRetries(Icmp.echo(ipB, { timeout: "500 millis", size: 100 }), 20))
+      const ba = yield* inB(withRetries(Icmp.echo(ipA, { timeout: "500 millis", size: 100 }), 20))
       expect(ab.value.from).toBe(ipB)
       expect(ba.value.from).toBe(ipA)
       trace.push(`ping ${i} ${ab.tries}/${ba.tries}`)
