@@ -7,9 +7,11 @@
  * and `Tcp.connect`, with a connection's bytes as a Stream and a Sink.
  */
 import { Context, Data, Effect, Layer, Option, Queue, Random, Schedule, Sink, Stream, type Scope } from "effect"
-import { formatIpv4, type Ipv4Address } from "../protocols/address.js"
+import { formatIpHost, type IpAddress, type Ipv4Address } from "../protocols/address.js"
 import * as Checksum from "../protocols/checksum.js"
 import type * as Ip from "../protocols/ipv4.js"
+import { formatIpv6 } from "../protocols/ipv6-address.js"
+import * as Ip6 from "../protocols/ipv6.js"
 import {
   defaultConfig,
   Event,
@@ -20,7 +22,7 @@ import {
   type SegmentOut,
   type State
 } from "../protocols/tcp/connection.js"
-import { IsnGenerator, ipv4Tuple } from "../protocols/tcp/isn.js"
+import { IsnGenerator, ipv4Tuple, ipv6Tuple } from "../protocols/tcp/isn.js"
 import * as Segment from "../protocols/tcp/segment.js"
 import { seqAdd } from "../protocols/tcp/seq.js"
 import { decodeTimestamp, encodeTimestamp, mssIndex, MSS_TABLE, SynCookies } from "../protocols/tcp/syn-cookie.js"
@@ -28,10 +30,12 @@ import type { LayerCounters } from "../runtime/Counters.js"
 import { PollLoop } from "../runtime/PollLoop.js"
 import { TimerHeap } from "../runtime/TimerHeap.js"
 import { Ipv4 } from "./Ipv4.js"
+import { Ipv6 } from "./Ipv6.js"
 
 /** A TCP endpoint. */
 export interface Endpoint {
-  readonly address: Ipv4Address
+  /** An IPv4 address (number) or an IPv6 address (16 bytes). */
+  readonly address: IpAddress
   readonly port: number
 }
 
@@ -212,11 +216,13 @@ export interface TcpLayerOptions {
 
 interface Entry {
   readonly conn: TcpConnection
-  readonly localAddr: Ipv4Address
+  readonly localAddr: IpAddress
   readonly localPort: number
-  readonly remoteAddr: Ipv4Address
+  readonly remoteAddr: IpAddress
   readonly remotePort: number
   readonly pseudo: number
+  /** The IPv6 demux key; undefined for IPv4. */
+  readonly key6: string | undefined
   listener: Listener | undefined
   timerAt: number
   readWaiter: (() => void) | undefined
@@ -261,6 +267,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
   Effect.gen(function*() {
     const loop = yield* PollLoop
     const ipv4 = yield* Ipv4
+    const ipv6 = yield* Ipv6
     const counters = loop.counters.layer("tcp")
     const maxConnections = layerOptions.maxConnections ?? 20_000
     const pathMss = ipv4.maxPayload - Segment.HEADER_LEN
@@ -279,9 +286,17 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
     const isnGen = new IsnGenerator(yield* makeSecret)
     const cookies = new SynCookies(yield* makeSecret)
     const tuple = new Uint8Array(12)
+    const tuple6 = new Uint8Array(36)
+    /** The MSS of IPv6 paths towards `remote` (RFC 8200 §5: at least 1280 - 60). */
+    const pathMss6 = (remote: Uint8Array) => ipv6.unsafeMaxPayload(remote) - Segment.HEADER_LEN
+    const config6 = (c: ConnectionConfig, remote: Uint8Array): ConnectionConfig => {
+      const mss = pathMss6(remote)
+      return { ...c, mss: Math.min(c.mss, mss), pathMss: mss }
+    }
 
-    // Demux: local port → (remote address · 65536 + remote port) → entry.
+    // Demux: local port → (remote address · 65536 + remote port) → entry; IPv6 by a string key.
     const table = new Map<number, Map<number, Entry>>()
+    const table6 = new Map<string, Entry>()
     const listeners = new Map<number, Listener>()
     const timers = new TimerHeap<Entry>()
     let connectionCount = 0
@@ -292,23 +307,52 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
     const scratch = new Uint8Array(0x10000 + 64)
     const rstOptions = Segment.makeOptions()
 
-    const lookup = (localPort: number, remoteAddr: Ipv4Address, remotePort: number) =>
+    const lookup4 = (localPort: number, remoteAddr: Ipv4Address, remotePort: number) =>
       table.get(localPort)?.get(remoteAddr * 65536 + remotePort)
 
+    /** The IPv6 key: ports and both addresses in hex (addresses read in place). */
+    const key6Of = (localPort: number, local: Uint8Array, lo: number, remote: Uint8Array, ro: number, remotePort: number) => {
+      let k = `${localPort}.${remotePort}.`
+      for (let i = 0; i < 16; i++) k += HEX[remote[ro + i]!]
+      for (let i = 0; i < 16; i++) k += HEX[local[lo + i]!]
+      return k
+    }
+
+    /** Any connection using `localPort` towards `remote`: port availability for `connect`. */
+    const lookup = (localPort: number, local: IpAddress, remote: IpAddress, remotePort: number) =>
+      typeof remote === "number" ?
+        lookup4(localPort, remote, remotePort) :
+        table6.get(key6Of(localPort, local as Uint8Array, 0, remote, 0, remotePort))
+
+    const forEachEntry = (f: (e: Entry) => void) => {
+      for (const m of table.values()) for (const e of m.values()) f(e)
+      for (const e of table6.values()) f(e)
+    }
+
     const insert = (e: Entry) => {
+      if (e.key6 !== undefined) {
+        table6.set(e.key6, e)
+        connectionCount++
+        return
+      }
       let m = table.get(e.localPort)
       if (!m) {
         m = new Map()
         table.set(e.localPort, m)
       }
-      m.set(e.remoteAddr * 65536 + e.remotePort, e)
+      m.set((e.remoteAddr as number) * 65536 + e.remotePort, e)
       connectionCount++
     }
 
     const remove = (e: Entry) => {
-      const m = table.get(e.localPort)
-      if (m?.get(e.remoteAddr * 65536 + e.remotePort) === e) {
-        m.delete(e.remoteAddr * 65536 + e.remotePort)
+      const m = e.key6 === undefined ? table.get(e.localPort) : undefined
+      if (e.key6 !== undefined) {
+        if (table6.get(e.key6) === e) {
+          table6.delete(e.key6)
+          connectionCount--
+        }
+      } else if (m?.get((e.remoteAddr as number) * 65536 + e.remotePort) === e) {
+        m.delete((e.remoteAddr as number) * 65536 + e.remotePort)
         if (m.size === 0) table.delete(e.localPort)
         connectionCount--
       }
@@ -349,23 +393,36 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
         seg.dataLength,
         e.pseudo
       )
-      // DF on every segment: path MTU discovery (RFC 1191) instead of fragmentation.
-      const r = ipv4.unsafeSend(e.remoteAddr, Segment.PROTOCOL, scratch, 0, hl + seg.dataLength, DONT_FRAGMENT)
+      const r = sendIp(e.localAddr, e.remoteAddr, hl + seg.dataLength)
       if (r === "Sent" || r === "Queued") counters.tx++
       else counters.drop(`tx_${r}`)
     }
 
+    /** Sends the segment in `scratch[0 .. length)` over the address's family. */
+    const sendIp = (local: IpAddress, remote: IpAddress, length: number) =>
+      typeof remote === "number" ?
+        // DF on every segment: path MTU discovery (RFC 1191) instead of fragmentation.
+        ipv4.unsafeSend(remote, Segment.PROTOCOL, scratch, 0, length, DONT_FRAGMENT) :
+        // IPv6 routers never fragment (RFC 8200 §5); the MSS follows the path MTU (RFC 8201).
+        ipv6.unsafeSend(remote, Segment.PROTOCOL, scratch, 0, length, { src: local as Uint8Array })
+
+    /** The pseudo-header's partial sum without the length (added per segment). */
+    const pseudoOf = (local: IpAddress, remote: IpAddress) =>
+      typeof local === "number" ?
+        Checksum.pseudoHeaderV4(local, remote as number, Segment.PROTOCOL, 0) :
+        Ip6.pseudoHeaderV6(local, remote as Uint8Array, Segment.PROTOCOL, 0)
+
     /** A bare RST (or RST-ACK) to an address with no connection. */
     const sendRst = (
-      localAddr: Ipv4Address,
+      localAddr: IpAddress,
       localPort: number,
-      remoteAddr: Ipv4Address,
+      remoteAddr: IpAddress,
       remotePort: number,
       seq: number,
       ack: number,
       withAck: boolean
     ) => {
-      const pseudo = Checksum.pseudoHeaderV4(localAddr, remoteAddr, Segment.PROTOCOL, 0)
+      const pseudo = pseudoOf(localAddr, remoteAddr)
       Segment.emitHeader(
         scratch,
         0,
@@ -379,7 +436,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
         0,
         pseudo
       )
-      const r = ipv4.unsafeSend(remoteAddr, Segment.PROTOCOL, scratch, 0, Segment.HEADER_LEN)
+      const r = sendIp(localAddr, remoteAddr, Segment.HEADER_LEN)
       if (r === "Sent" || r === "Queued") counters.tx++
     }
 
@@ -443,9 +500,9 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
 
     const newEntry = (
       conn: TcpConnection,
-      localAddr: Ipv4Address,
+      localAddr: IpAddress,
       localPort: number,
-      remoteAddr: Ipv4Address,
+      remoteAddr: IpAddress,
       remotePort: number
     ): Entry => {
       const e: Entry = {
@@ -454,7 +511,10 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       localPort,
       remoteAddr,
       remotePort,
-      pseudo: Checksum.pseudoHeaderV4(localAddr, remoteAddr, Segment.PROTOCOL, 0),
+      pseudo: pseudoOf(localAddr, remoteAddr),
+      key6: typeof remoteAddr === "number" ?
+        undefined :
+        key6Of(localPort, localAddr as Uint8Array, 0, remoteAddr, 0, remotePort),
       listener: undefined,
       timerAt: Infinity,
       readWaiter: undefined,
@@ -469,21 +529,29 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       return e
     }
 
-    const isnFor = (localAddr: Ipv4Address, localPort: number, remoteAddr: Ipv4Address, remotePort: number, now: number) =>
-      isnGen.isn(ipv4Tuple(tuple, localAddr, localPort, remoteAddr, remotePort), now * 1000)
+    /** The 4-tuple's bytes for ISNs and cookies (RFC 6528). */
+    const tupleOf = (localAddr: IpAddress, localPort: number, remoteAddr: IpAddress, remotePort: number) =>
+      typeof localAddr === "number" ?
+        ipv4Tuple(tuple, localAddr, localPort, remoteAddr as number, remotePort) :
+        ipv6Tuple(tuple6, localAddr, localPort, remoteAddr as Uint8Array, remotePort)
 
-    /** A listener got a segment for no connection: SYN, cookie ACK, or RST. */
-    const onListener = (l: Listener, header: Ip.Packet, now: number) => {
+    const isnFor = (localAddr: IpAddress, localPort: number, remoteAddr: IpAddress, remotePort: number, now: number) =>
+      isnGen.isn(tupleOf(localAddr, localPort, remoteAddr, remotePort), now * 1000)
+
+    /**
+     * A listener got a segment for no connection: SYN, cookie ACK, or RST.
+     * `src`/`dst` are the segment's addresses (copies for IPv6: they may be kept).
+     */
+    const onListener = (l: Listener, src: IpAddress, dst: IpAddress, now: number) => {
       const flags = segIn.flags
-      const src = header.src
-      const dst = header.dst
       const sport = view.srcPort
       const dport = view.dstPort
       if (flags & Segment.Flags.RST) return
       if (flags & Segment.Flags.SYN && !(flags & Segment.Flags.ACK)) {
         if (l.halfOpen < l.synBacklog && connectionCount < maxConnections) {
           const iss = isnFor(dst, dport, src, sport, now)
-          const conn = new TcpConnection(l.config, iss, now, iss ^ 0x5a5a5a5a)
+          const cfg = typeof src === "number" ? l.config : config6(l.config, src)
+          const conn = new TcpConnection(cfg, iss, now, iss ^ 0x5a5a5a5a)
           conn.passive = true
           conn.acceptSyn(segIn, now)
           const e = newEntry(conn, dst, dport, src, sport)
@@ -497,10 +565,11 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
         counters.drop("syn_backlog_full")
         const o = segIn.options
         const mss = o.mss > 0 ? o.mss : 536
-        const iss = cookies.make(ipv4Tuple(tuple, dst, dport, src, sport), segIn.seq, Math.min(mss, pathMss), Math.floor(now / 1000))
+        const ourMss = typeof src === "number" ? pathMss : pathMss6(src)
+        const iss = cookies.make(tupleOf(dst, dport, src, sport), segIn.seq, Math.min(mss, ourMss), Math.floor(now / 1000))
         const out = rstOptions
         Segment.resetOptions(out)
-        out.mss = MSS_TABLE[mssIndex(Math.min(mss, pathMss))]!
+        out.mss = MSS_TABLE[mssIndex(Math.min(mss, ourMss))]!
         if (o.timestamp) {
           out.timestamp = true
           out.tsVal = encodeTimestamp(now >>> 0, {
@@ -511,7 +580,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
           out.sackPermitted = o.sackPermitted
           if (o.windowScale >= 0) out.windowScale = Math.min(14, windowShift(l.config.recvBufferSize))
         }
-        const pseudo = Checksum.pseudoHeaderV4(dst, src, Segment.PROTOCOL, 0)
+        const pseudo = pseudoOf(dst, src)
         const hl = Segment.emitHeader(
           scratch,
           0,
@@ -525,13 +594,13 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
           0,
           pseudo
         )
-        if (ipv4.unsafeSend(src, Segment.PROTOCOL, scratch, 0, hl) === "Sent") counters.tx++
+        if (sendIp(dst, src, hl) === "Sent") counters.tx++
         return
       }
       if (flags & Segment.Flags.ACK && !(flags & Segment.Flags.SYN)) {
         // Maybe the ACK of a cookie SYN-ACK.
         const mss = cookies.check(
-          ipv4Tuple(tuple, dst, dport, src, sport),
+          tupleOf(dst, dport, src, sport),
           seqAdd(segIn.seq, -1 | 0),
           seqAdd(segIn.ack, -1 | 0),
           Math.floor(now / 1000)
@@ -539,7 +608,8 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
         if (mss !== undefined && connectionCount < maxConnections) {
           const o = segIn.options
           const decoded = o.timestamp ? decodeTimestamp(o.tsEcr) : undefined
-          const conn = new TcpConnection(l.config, seqAdd(segIn.ack, -1 | 0), now, 0)
+          const cfg = typeof src === "number" ? l.config : config6(l.config, src)
+          const conn = new TcpConnection(cfg, seqAdd(segIn.ack, -1 | 0), now, 0)
           conn.passive = true
           conn.acceptCookie(segIn, mss, decoded?.windowScale, decoded?.sackPermitted ?? false, now)
           const e = newEntry(conn, dst, dport, src, sport)
@@ -552,20 +622,77 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
         }
       }
       counters.drop("no_connection")
-      rstFor(header)
+      rstFor(src, dst)
     }
 
-    /** RFC 9293 §3.10.7.1: the reply to a segment for a closed port. */
-    const rstFor = (header: Ip.Packet) => {
+    /** RFC 9293 §3.10.7.1: the reply to a segment for a closed port (never to a broadcast or multicast). */
+    const rstFor = (src: IpAddress, dst: IpAddress) => {
       const flags = segIn.flags
       if (flags & Segment.Flags.RST) return
-      if (ipv4.unsafeIsBroadcast(header.dst)) return
+      if (typeof dst === "number" ? ipv4.unsafeIsBroadcast(dst) : dst[0] === 0xff) return
       if (flags & Segment.Flags.ACK) {
-        sendRst(header.dst, view.dstPort, header.src, view.srcPort, segIn.ack, 0, false)
+        sendRst(dst, view.dstPort, src, view.srcPort, segIn.ack, 0, false)
       } else {
         const len = segIn.payloadLength + (flags & Segment.Flags.SYN ? 1 : 0) + (flags & Segment.Flags.FIN ? 1 : 0)
-        sendRst(header.dst, view.dstPort, header.src, view.srcPort, 0, seqAdd(segIn.seq, len), true)
+        sendRst(dst, view.dstPort, src, view.srcPort, 0, seqAdd(segIn.seq, len), true)
       }
+    }
+
+    /** Fills `segIn` from the segment `view` wraps; false when its options are malformed. */
+    const readSegment = (p: Segment.Packet, buffer: Uint8Array): boolean => {
+      const badOpt = Segment.parseOptions(p, segIn.options)
+      if (badOpt !== undefined) {
+        counters.drop(badOpt.reason)
+        return false
+      }
+      segIn.seq = p.seq
+      segIn.ack = p.ack
+      segIn.flags = p.flags
+      segIn.window = p.window
+      segIn.payload = buffer
+      segIn.payloadOffset = p.payloadOffset
+      segIn.payloadLength = p.payloadLength
+      return true
+    }
+
+    /** A segment for a known connection. */
+    const onConnection = (e: Entry, now: number) => {
+      e.conn.input(segIn, now)
+      // In-order data: answer once at the end of the burst (one ACK, one wake-up
+      // for many segments). Out-of-order data and control segments are answered
+      // at once, so duplicate ACKs are never coalesced (RFC 5681 §4.2).
+      if (
+        segIn.payloadLength > 0 && e.conn.assembler.isEmpty && e.conn.rstForUnacceptableAck === undefined &&
+        (segIn.flags & (Segment.Flags.SYN | Segment.Flags.FIN | Segment.Flags.RST)) === 0
+      ) {
+        if (!e.deferred) {
+          e.deferred = true
+          deferred.push(e)
+        }
+        return
+      }
+      settle(e, now)
+    }
+
+    const input6 = (buffer: Uint8Array, offset: number, length: number, header: Ip6.Packet): void => {
+      counters.rx++
+      const p = view.wrap(buffer, offset, length)
+      const bad = p.check()
+      if (bad !== undefined) return counters.drop(bad.reason)
+      const hb = header.buffer
+      const so = header.srcOffset
+      const dOff = header.dstOffset
+      if (!p.verifyChecksum(Ip6.pseudoHeaderV6(hb, hb, Segment.PROTOCOL, length, so, dOff))) {
+        return counters.drop("bad_checksum")
+      }
+      if (!readSegment(p, buffer)) return
+      const now = loop.time()
+      const e = table6.get(key6Of(p.dstPort, hb, dOff, hb, so, p.srcPort))
+      if (e !== undefined && e.conn.state !== "Closed") return onConnection(e, now)
+      const l = listeners.get(p.dstPort)
+      if (l !== undefined && ipv6.unsafeIsOurs(hb, dOff)) return onListener(l, header.src, header.dst, now)
+      counters.drop("no_connection")
+      rstFor(header.src, header.dst)
     }
 
     const input = (buffer: Uint8Array, offset: number, length: number, header: Ip.Packet): void => {
@@ -578,39 +705,14 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       if (!p.verifyChecksum(Checksum.pseudoHeaderV4(src, dst, Segment.PROTOCOL, length))) {
         return counters.drop("bad_checksum")
       }
-      const badOpt = Segment.parseOptions(p, segIn.options)
-      if (badOpt !== undefined) return counters.drop(badOpt.reason)
-      segIn.seq = p.seq
-      segIn.ack = p.ack
-      segIn.flags = p.flags
-      segIn.window = p.window
-      segIn.payload = buffer
-      segIn.payloadOffset = p.payloadOffset
-      segIn.payloadLength = p.payloadLength
+      if (!readSegment(p, buffer)) return
       const now = loop.time()
-      const e = lookup(p.dstPort, src, p.srcPort)
-      if (e !== undefined && e.conn.state !== "Closed") {
-        e.conn.input(segIn, now)
-        // In-order data: answer once at the end of the burst (one ACK, one wake-up
-        // for many segments). Out-of-order data and control segments are answered
-        // at once, so duplicate ACKs are never coalesced (RFC 5681 §4.2).
-        if (
-          segIn.payloadLength > 0 && e.conn.assembler.isEmpty && e.conn.rstForUnacceptableAck === undefined &&
-          (segIn.flags & (Segment.Flags.SYN | Segment.Flags.FIN | Segment.Flags.RST)) === 0
-        ) {
-          if (!e.deferred) {
-            e.deferred = true
-            deferred.push(e)
-          }
-          return
-        }
-        settle(e, now)
-        return
-      }
+      const e = lookup4(p.dstPort, src, p.srcPort)
+      if (e !== undefined && e.conn.state !== "Closed") return onConnection(e, now)
       const l = listeners.get(p.dstPort)
-      if (l !== undefined && dst === ipv4.config.address) return onListener(l, header, now)
+      if (l !== undefined && dst === ipv4.config.address) return onListener(l, src, dst, now)
       counters.drop("no_connection")
-      rstFor(header)
+      rstFor(src, dst)
     }
 
     const deferred: Array<Entry> = []
@@ -635,12 +737,31 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       const localPort = (quote[t]! << 8) | quote[t + 1]!
       const remotePort = (quote[t + 2]! << 8) | quote[t + 3]!
       const seq = ((quote[t + 4]! << 24) | (quote[t + 5]! << 16) | (quote[t + 6]! << 8) | quote[t + 7]!) >>> 0
-      const e = lookup(localPort, remote, remotePort)
+      const e = lookup4(localPort, remote, remotePort)
       if (e === undefined) return
       const now = loop.time()
       if (type === 3 && code === 4) {
         if (e.conn.onPathMtu(mtu, seq)) counters.drop("pmtu_reduced")
       } else if (type === 3 && (code === 2 || code === 3)) {
+        e.conn.onUnreachable(seq)
+      }
+      settle(e, now)
+    })
+    yield* ipv6.register(Segment.PROTOCOL, input6)
+    // ICMPv6 errors about our segments: Packet Too Big (RFC 8201) and port unreachable while connecting.
+    yield* ipv6.registerErrorHandler(Segment.PROTOCOL, (type, code, mtu, quote, q, qlen) => {
+      if (qlen < Ip6.HEADER_LEN + 8 || quote[q + 6] !== Segment.PROTOCOL) return
+      const t = q + Ip6.HEADER_LEN
+      const localPort = (quote[t]! << 8) | quote[t + 1]!
+      const remotePort = (quote[t + 2]! << 8) | quote[t + 3]!
+      const seq = ((quote[t + 4]! << 24) | (quote[t + 5]! << 16) | (quote[t + 6]! << 8) | quote[t + 7]!) >>> 0
+      const e = table6.get(key6Of(localPort, quote, q + 8, quote, q + 24, remotePort))
+      if (e === undefined) return
+      const now = loop.time()
+      if (type === 2) {
+        // onPathMtu takes off 40 bytes of IPv4 + TCP headers; IPv6's header is 20 bytes longer.
+        if (e.conn.onPathMtu(Math.max(1280, mtu) - 20, seq)) counters.drop("pmtu_reduced")
+      } else if (type === 1 && code === 4) {
         e.conn.onUnreachable(seq)
       }
       settle(e, now)
@@ -665,9 +786,9 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
     // finish while the poll loop still runs, then RST for what is left.
     const open = () => {
       const list: Array<Entry> = []
-      for (const m of table.values()) {
-        for (const e of m.values()) if (e.conn.state !== "Closed" && e.conn.state !== "TimeWait") list.push(e)
-      }
+      forEachEntry((e) => {
+        if (e.conn.state !== "Closed" && e.conn.state !== "TimeWait") list.push(e)
+      })
       return list
     }
     yield* Effect.addFinalizer(() =>
@@ -701,7 +822,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
     const failure = (e: Entry) =>
       new TcpError({
         reason: errorReason(e.conn.error),
-        message: `connection to ${formatIpv4(e.remoteAddr)}:${e.remotePort}: ${e.conn.error ?? "closed"}`
+        message: `connection to ${formatIpHost(e.remoteAddr)}:${e.remotePort}: ${e.conn.error ?? "closed"}`
       })
 
     /** The user-facing socket of an entry (made once). */
@@ -848,8 +969,19 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       connect: (to, options) =>
         Effect.gen(function*() {
           yield* checkPort(to.port)
-          const local = ipv4.unsafeSourceFor(to.address)
-          if (local === 0) return yield* new TcpError({ reason: "NoRoute", message: "no IPv4 address configured" })
+          const remote = to.address
+          let local: IpAddress
+          if (typeof remote === "number") {
+            local = ipv4.unsafeSourceFor(remote)
+            if (local === 0) return yield* new TcpError({ reason: "NoRoute", message: "no IPv4 address configured" })
+          } else {
+            if (!ipv6.enabled) return yield* new TcpError({ reason: "NoRoute", message: "IPv6 is disabled" })
+            const src = ipv6.unsafeSourceFor(remote)
+            if (src === undefined) {
+              return yield* new TcpError({ reason: "NoRoute", message: `no IPv6 source address for ${formatIpv6(remote)}` })
+            }
+            local = src
+          }
           if (connectionCount >= maxConnections) {
             return yield* new TcpError({ reason: "TooManyConnections", message: "connection table full" })
           }
@@ -857,7 +989,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
           const bind = options?.localPort
           if (bind !== undefined && bind !== 0) {
             yield* checkPort(bind)
-            if (listeners.has(bind) || lookup(bind, to.address, to.port) !== undefined) {
+            if (listeners.has(bind) || lookup(bind, local, remote, to.port) !== undefined) {
               return yield* new TcpError({ reason: "PortInUse", message: `TCP port ${bind} is in use` })
             }
             port = bind
@@ -865,16 +997,17 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
           for (let i = 0; port === 0 && i < 28232; i++) {
             const p = nextEphemeral
             nextEphemeral = nextEphemeral >= 60999 ? 32768 : nextEphemeral + 1
-            if (!listeners.has(p) && lookup(p, to.address, to.port) === undefined) {
+            if (!listeners.has(p) && lookup(p, local, remote, to.port) === undefined) {
               port = p
               break
             }
           }
           if (port === 0) return yield* new TcpError({ reason: "NoFreePort", message: "no free local port" })
           const now = loop.time()
-          const iss = isnFor(local, port, to.address, to.port, now)
-          const conn = new TcpConnection(configFor(options), iss, now, iss ^ 0x5a5a5a5a)
-          const e = newEntry(conn, local, port, to.address, to.port)
+          const iss = isnFor(local, port, remote, to.port, now)
+          const cfg = typeof remote === "number" ? configFor(options) : config6(configFor(options), remote)
+          const conn = new TcpConnection(cfg, iss, now, iss ^ 0x5a5a5a5a)
+          const e = newEntry(conn, local, port, remote, to.port)
           insert(e)
           conn.connect(now)
           settle(e, now)
@@ -897,21 +1030,25 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
 
       connectionsByState: () => {
         const out: Record<string, number> = {}
-        for (const m of table.values()) for (const e of m.values()) out[e.conn.state] = (out[e.conn.state] ?? 0) + 1
+        forEachEntry((e) => {
+          out[e.conn.state] = (out[e.conn.state] ?? 0) + 1
+        })
         return out
       },
 
       totals: () => {
         const t = { ...closedTotals, connections: connectionCount }
-        for (const m of table.values()) {
-          for (const e of m.values()) for (const k of totalKeys) t[k] += e.conn.stats[k]
-        }
+        forEachEntry((e) => {
+          for (const k of totalKeys) t[k] += e.conn.stats[k]
+        })
         return t
       },
       counters
     }
     return service
   })
+
+const HEX: ReadonlyArray<string> = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
 
 const windowShift = (size: number): number => {
   let s = 0
@@ -920,5 +1057,5 @@ const windowShift = (size: number): number => {
 }
 
 /** The TCP layer as a Layer. */
-export const layer = (options?: TcpLayerOptions): Layer.Layer<Tcp, never, PollLoop | Ipv4> =>
+export const layer = (options?: TcpLayerOptions): Layer.Layer<Tcp, never, PollLoop | Ipv4 | Ipv6> =>
   Layer.scoped(Tcp, make(options))
