@@ -8,6 +8,7 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer, Logger, LogLevel } from "effect"
 import { demo } from "./demo.js"
 import { dhcp } from "./dhcp.js"
+import { ping } from "./ping.js"
 import { resolve } from "./resolve.js"
 import { fetch } from "./fetch.js"
 import { up } from "./up.js"
@@ -16,7 +17,7 @@ const VERSION = "0.1.0"
 
 const isla = Command.make("isla").pipe(
   Command.withDescription("Isla: a userspace TCP/IP stack on a TAP device"),
-  Command.withSubcommands([up, fetch, dhcp, resolve, demo])
+  Command.withSubcommands([up, ping, fetch, dhcp, resolve, demo])
 )
 
 const cli = Command.run(isla, { name: "isla", version: VERSION })
