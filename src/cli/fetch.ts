@@ -8,8 +8,9 @@ import { Data, Effect } from "effect"
 import * as Dhcp from "../layers/Dhcp.js"
 import * as Dns from "../layers/Dns.js"
 import * as Http from "../layers/Http.js"
+import { parseIpv6 } from "../protocols/ipv6-address.js"
 import { stackOptions } from "./options.js"
-import { cliStackLayer } from "./up.js"
+import { awaitIpv6Source, cliStackLayer } from "./up.js"
 
 class FetchFailed extends Data.TaggedError("FetchFailed")<{ readonly message: string }> {}
 
@@ -29,7 +30,13 @@ export const fetch = Command.make(
   ({ stack, url, verbose }) =>
     Effect.gen(function*() {
       if (stack.dhcp) yield* Dhcp.awaitLease(30_000)
-      const response = yield* Http.fetch(url, { timeout: "30 seconds", lookup: Dns.lookupIpv4 })
+      // An IPv6 literal host: wait for a usable source address first.
+      const bracket = /^http:\/\/\[([^\]]+)\]/i.exec(url)
+      const literal6 = bracket === null ? undefined : parseIpv6(bracket[1]!)
+      if (literal6 !== undefined) yield* awaitIpv6Source(literal6)
+      const lookup = (host: string) =>
+        Effect.tap(Dns.lookupHost(host), (a) => typeof a === "number" ? Effect.void : awaitIpv6Source(a))
+      const response = yield* Http.fetch(url, { timeout: "30 seconds", lookup })
       if (verbose) {
         let head = `HTTP/1.1 ${response.status} ${response.reason}\n`
         for (const h of response.headers) head += `${h.name}: ${h.value}\n`

@@ -6,13 +6,16 @@
 import { HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Effect, Option } from "effect"
 import {
+  parseIp,
   parseIpv4,
   parseIpv4Cidr,
   parseMac,
+  type IpAddress,
   type Ipv4Address,
   type Ipv4Cidr,
   type MacAddress
 } from "../protocols/address.js"
+import { isLinkLocal, isMulticast, isUnspecified, parseIpv6Cidr, type Ipv6Cidr } from "../protocols/ipv6-address.js"
 import type { PollMode } from "../runtime/PollScheduler.js"
 
 const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
@@ -37,8 +40,12 @@ export interface StackOptions {
   readonly logLevel: "error" | "warn" | "info" | "debug"
   /** Get the address, gateway and DNS servers by DHCP instead of `--ip`. */
   readonly dhcp: boolean
-  /** DNS servers (repeatable); from DHCP when none. */
-  readonly dns: ReadonlyArray<Ipv4Address>
+  /** DNS servers (repeatable, either family); from DHCP and Router Advertisements when none. */
+  readonly dns: ReadonlyArray<IpAddress>
+  /** IPv6 on (link-local, SLAAC, NDP); `--no-ipv6` turns it off. */
+  readonly ipv6: boolean
+  /** Static IPv6 addresses (repeatable), besides SLAAC. */
+  readonly ip6: ReadonlyArray<Ipv6Cidr>
 }
 
 const tap = Options.text("tap").pipe(
@@ -130,13 +137,34 @@ const dhcp = Options.boolean("dhcp").pipe(
 
 const dns = Options.text("dns").pipe(
   Options.repeated,
-  Options.withDescription("DNS server (repeatable); from DHCP when none"),
+  Options.withDescription("DNS server, IPv4 or IPv6 (repeatable); from DHCP and RAs when none"),
   Options.mapEffect((list) => {
-    const out: Array<Ipv4Address> = []
+    const out: Array<IpAddress> = []
     for (const t of list) {
-      const a = parseIpv4(t)
-      if (a === undefined) return Effect.fail(invalid(`--dns: expected an IPv4 address, got "${t}"`))
+      const a = parseIp(t)
+      if (a === undefined) return Effect.fail(invalid(`--dns: expected an IPv4 or IPv6 address, got "${t}"`))
       out.push(a)
+    }
+    return Effect.succeed(out)
+  })
+)
+
+const noIpv6 = Options.boolean("no-ipv6").pipe(
+  Options.withDescription("disable IPv6 (link-local, SLAAC, NDP): no IPv6 frame is sent")
+)
+
+const ip6 = Options.text("ip6").pipe(
+  Options.repeated,
+  Options.withDescription("static IPv6 address with prefix (repeatable), besides SLAAC, e.g. fd00::2/64"),
+  Options.mapEffect((list) => {
+    const out: Array<Ipv6Cidr> = []
+    for (const t of list) {
+      const c = parseIpv6Cidr(t)
+      if (c === undefined) return Effect.fail(invalid(`--ip6: expected an IPv6 address with prefix, like fd00::2/64, got "${t}"`))
+      if (isMulticast(c.address) || isUnspecified(c.address) || isLinkLocal(c.address)) {
+        return Effect.fail(invalid(`--ip6: ${t} is not a global or unique-local unicast address`))
+      }
+      out.push(c)
     }
     return Effect.succeed(out)
   })
@@ -155,5 +183,13 @@ export const stackOptions: Options.Options<StackOptions> = Options.all({
   pcap,
   logLevel,
   dhcp,
-  dns
-})
+  dns,
+  noIpv6,
+  ip6
+}).pipe(
+  Options.mapEffect(({ noIpv6, ...rest }) =>
+    noIpv6 && rest.ip6.length > 0 ?
+      Effect.fail(invalid("--ip6 cannot be used with --no-ipv6")) :
+      Effect.succeed({ ...rest, ipv6: !noIpv6 })
+  )
+)

@@ -3,35 +3,13 @@
  * the addresses one per line. A name that does not exist exits 1.
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import * as Dhcp from "../layers/Dhcp.js"
 import * as Dns from "../layers/Dns.js"
-import { formatIpv4 } from "../protocols/address.js"
+import * as Ipv6 from "../layers/Ipv6.js"
+import { formatIp } from "../protocols/address.js"
 import { stackOptions } from "./options.js"
-import { cliStackLayer } from "./up.js"
-
-const formatIpv6 = (b: Uint8Array) => {
-  const groups: Array<string> = []
-  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16))
-  // RFC 5952: compress the longest run of zero groups.
-  let best = -1
-  let bestLen = 1
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== "0") {
-      i++
-      continue
-    }
-    let j = i
-    while (j < 8 && groups[j] === "0") j++
-    if (j - i > bestLen) {
-      best = i
-      bestLen = j - i
-    }
-    i = j
-  }
-  if (best < 0) return groups.join(":")
-  return `${groups.slice(0, best).join(":")}::${groups.slice(best + bestLen).join(":")}`
-}
+import { awaitIpv6Source, cliStackLayer } from "./up.js"
 
 /** `isla resolve`. */
 export const resolve = Command.make(
@@ -44,9 +22,18 @@ export const resolve = Command.make(
   ({ name, stack, type }) =>
     Effect.gen(function*() {
       if (stack.dhcp) yield* Dhcp.awaitLease(30_000)
-      const addresses = yield* Dns.resolve(name, type)
-      for (const a of addresses) {
-        process.stdout.write((a._tag === "A" ? formatIpv4(a.address) : formatIpv6(a.address)) + "\n")
+      const ipv6 = yield* Ipv6.Ipv6
+      let servers = stack.dns
+      if (servers.length === 0 && !stack.dhcp && ipv6.enabled) {
+        // No server given: wait a little for a Router Advertisement's RDNSS (RFC 8106).
+        servers = yield* ipv6.dnsServers.pipe(
+          Effect.filterOrFail((list) => list.length > 0),
+          Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 50 }),
+          Effect.orElseSucceed(() => [])
+        )
       }
+      for (const s of servers) if (typeof s !== "number") yield* awaitIpv6Source(s)
+      const addresses = yield* Dns.resolve(name, type)
+      for (const a of addresses) process.stdout.write(formatIp(a.address) + "\n")
     }).pipe(Effect.scoped, Effect.provide(cliStackLayer(stack)))
 ).pipe(Command.withDescription("DNS lookup from the stack; prints the addresses"))

@@ -8,6 +8,7 @@ import { Effect, Layer, Option, Schedule } from "effect"
 import * as Dhcp from "../layers/Dhcp.js"
 import * as Dns from "../layers/Dns.js"
 import * as Http from "../layers/Http.js"
+import * as Ipv6 from "../layers/Ipv6.js"
 import * as Prometheus from "../layers/internal/Prometheus.js"
 import { Link } from "../layers/Link.js"
 import * as PcapLink from "../layers/link/PcapLink.js"
@@ -15,6 +16,7 @@ import * as Metrics from "../layers/Metrics.js"
 import * as Stack from "../layers/Stack.js"
 import * as Tcp from "../layers/Tcp.js"
 import { formatIpv4Cidr, formatMac } from "../protocols/address.js"
+import { formatIpv6, isLinkLocal, type Ipv6Address } from "../protocols/ipv6-address.js"
 import * as HostInterface from "../runtime/HostInterface.js"
 import { PollLoop } from "../runtime/PollLoop.js"
 import * as Tap from "../runtime/Tap.js"
@@ -38,7 +40,12 @@ export const tapLinkLayer = (o: StackOptions) =>
  * with `--dhcp` the DHCP client (which then owns the IPv4 configuration).
  */
 export const cliStackLayer = (o: StackOptions) => {
-  const base = Stack.layer({ mac: o.mac, ipv4: o.dhcp ? undefined : o.ip, gateway: o.gateway }).pipe(
+  const base = Stack.layer({
+    mac: o.mac,
+    ipv4: o.dhcp ? undefined : o.ip,
+    gateway: o.gateway,
+    ipv6: { enabled: o.ipv6, addresses: o.ip6 }
+  }).pipe(
     Layer.provideMerge(tapLinkLayer(o))
   )
   const withDns = Dns.layer({ servers: o.dns }).pipe(Layer.provideMerge(base))
@@ -52,6 +59,24 @@ const noDhcp: Dhcp.DhcpService = {
   lease: () => undefined,
   state: () => "STOPPED"
 }
+
+/**
+ * Before a one-shot command talks IPv6: waits (at most 5 s each) for the
+ * link-local address to pass DAD and, for a destination beyond the link, for
+ * a source address of global scope (SLAAC after a Router Advertisement, or
+ * `--ip6`). Without them the stack would have no valid source to send from.
+ */
+export const awaitIpv6Source = (dst: Ipv6Address) =>
+  Effect.gen(function*() {
+    const ipv6 = yield* Ipv6.Ipv6
+    if (!ipv6.enabled) return
+    yield* ipv6.linkLocal.pipe(Effect.timeout("5 seconds"), Effect.ignore)
+    if (isLinkLocal(dst)) return
+    yield* Effect.suspend(() => {
+      const src = ipv6.unsafeSourceFor(dst)
+      return src !== undefined && !isLinkLocal(src) ? Effect.void : Effect.fail("no global source")
+    }).pipe(Effect.retry({ schedule: Schedule.spaced("50 millis"), times: 100 }), Effect.ignore)
+  })
 
 /** `GET /metrics`: every counter published, in Prometheus text format. */
 export const metricsRoute = Effect.gen(function*() {
@@ -99,8 +124,17 @@ export const runUp = (
       const lease = yield* Effect.flatMap(Dhcp.Dhcp, (d) => d.awaitLease)
       cidr = { address: lease.address, prefixLength: lease.prefixLength }
     }
+    // SPEC §3: `ipv6=` is the link-local address once it passed DAD; never wait for an RA.
+    let v6 = ""
+    const ipv6 = yield* Ipv6.Ipv6
+    if (ipv6.enabled) {
+      const ll = yield* ipv6.linkLocal
+      v6 = ` ipv6=${formatIpv6(ll)}/64`
+      const others = (yield* ipv6.addresses).filter((a) => a.origin !== "link-local" && a.state === "PREFERRED")
+      if (others.length > 0) v6 += ` ipv6_global=${others.map((a) => `${formatIpv6(a.address)}/${a.prefixLength}`).join(",")}`
+    }
     yield* Effect.sync(() =>
-      process.stdout.write(`ready tap=${link.name} mac=${formatMac(o.mac)} ipv4=${formatIpv4Cidr(cidr)}\n`)
+      process.stdout.write(`ready tap=${link.name} mac=${formatMac(o.mac)} ipv4=${formatIpv4Cidr(cidr)}${v6}\n`)
     )
     // Run until a signal interrupts us, or fail if the link dies.
     return yield* loop.failure

@@ -6,7 +6,8 @@
  * `Dns.resolve(name, "A" | "AAAA")` has typed errors a caller can act on.
  */
 import { Context, Data, Deferred, Effect, Layer, Option, Queue } from "effect"
-import { formatIpv4, parseIpv4, type Ipv4Address } from "../protocols/address.js"
+import { formatIp, parseIp, parseIpv4, type IpAddress, type Ipv4Address } from "../protocols/address.js"
+import { ipv6Equals, parseIpv6 } from "../protocols/ipv6-address.js"
 import { tcpFrame } from "../protocols/dns/message.js"
 import type { AddressType } from "../protocols/dns/cache.js"
 import {
@@ -18,6 +19,7 @@ import {
 } from "../protocols/dns/resolver.js"
 import { fromEffectRandom } from "../runtime/SeededRandom.js"
 import { Ipv4Config } from "./Ipv4Config.js"
+import { Ipv6 } from "./Ipv6.js"
 import * as Tcp from "./Tcp.js"
 import * as Udp from "./Udp.js"
 
@@ -32,8 +34,11 @@ export type { ResolvedAddress } from "../protocols/dns/resolver.js"
 
 /** Options of the DNS layer. */
 export interface DnsOptions {
-  /** Servers to ask; when empty, those of the IPv4 configuration (DHCP). */
-  readonly servers?: ReadonlyArray<Ipv4Address>
+  /**
+   * Servers to ask (either family); when empty, those of the IPv4
+   * configuration (DHCP) and of Router Advertisements (RDNSS, RFC 8106).
+   */
+  readonly servers?: ReadonlyArray<IpAddress>
   readonly resolver?: Partial<Omit<ResolverOptions, "servers" | "random">>
 }
 
@@ -56,6 +61,7 @@ export const resolve = (name: string, type: AddressType = "A") => Effect.flatMap
 export const make = (options: DnsOptions = {}) =>
   Effect.gen(function*() {
     const config = yield* Ipv4Config
+    const ipv6 = yield* Ipv6
     const udp = yield* Udp.Udp
     const tcp = yield* Tcp.Tcp
     const clock = yield* Effect.clock
@@ -70,10 +76,12 @@ export const make = (options: DnsOptions = {}) =>
     const kick = yield* Queue.sliding<void>(1)
     let serverKey = ""
 
-    const currentServers = (): ReadonlyArray<DnsServer> => {
-      const list = options.servers && options.servers.length > 0 ? options.servers : (config.settings.dns ?? [])
-      return list.map((a) => ({ address: formatIpv4(a), port: 53 }))
-    }
+    const currentServers: Effect.Effect<ReadonlyArray<DnsServer>> = Effect.gen(function*() {
+      const list: ReadonlyArray<IpAddress> = options.servers && options.servers.length > 0 ?
+        options.servers :
+        [...(config.settings.dns ?? []), ...(yield* ipv6.dnsServers)]
+      return list.map((a) => ({ address: formatIp(a), port: 53 }))
+    })
 
     const perform = (actions: ReadonlyArray<ResolverAction>): Effect.Effect<void> =>
       Effect.forEach(actions, (a) => {
@@ -100,13 +108,13 @@ export const make = (options: DnsOptions = {}) =>
     const sendUdp = (a: Extract<ResolverAction, { _tag: "SendUdp" }>) =>
       Effect.scoped(
         Effect.gen(function*() {
-          const server = parseIpv4(a.address)
+          const server = parseIp(a.address)
           if (server === undefined) return
           const socket = yield* udp.bind(a.srcPort)
           yield* socket.send({ address: server, port: a.port }, a.bytes)
           for (;;) {
             const d = yield* socket.take
-            if (d.from.address !== server || d.from.port !== a.port) continue
+            if (!sameAddress(d.from.address, server) || d.from.port !== a.port) continue
             yield* perform(resolver.onResponse(a.server, "udp", d.data, clock.unsafeCurrentTimeMillis(), a.srcPort))
           }
         })
@@ -116,7 +124,7 @@ export const make = (options: DnsOptions = {}) =>
     const sendTcp = (a: Extract<ResolverAction, { _tag: "SendTcp" }>) =>
       Effect.scoped(
         Effect.gen(function*() {
-          const server = parseIpv4(a.address)
+          const server = parseIp(a.address)
           if (server === undefined) return yield* Effect.fail("bad server address")
           const socket = yield* tcp.connect({ address: server, port: a.port }, { noDelay: true })
           yield* socket.write(tcpFrame(a.bytes))
@@ -157,14 +165,17 @@ export const make = (options: DnsOptions = {}) =>
     const service: DnsService = {
       resolve: (name, type = "A") =>
         Effect.gen(function*() {
-          const servers = currentServers()
+          const servers = yield* currentServers
           const key = servers.map((s) => s.address).join(",")
           if (key !== serverKey) {
             serverKey = key
             resolver.setServers(servers)
           }
           if (servers.length === 0) {
-            return yield* new DnsError({ reason: "NoServers", message: "no DNS server configured (use --dns or --dhcp)" })
+            return yield* new DnsError({
+              reason: "NoServers",
+              message: "no DNS server configured (use --dns, --dhcp, or a router advertising RDNSS)"
+            })
           }
           const d = yield* Deferred.make<ReadonlyArray<ResolvedAddress>, DnsError>()
           const { actions, handle } = resolver.resolve(name, type, clock.unsafeCurrentTimeMillis())
@@ -204,8 +215,34 @@ const failureMessage = (name: string, reason: DnsError["reason"], detail: string
 }
 
 /** The resolver as a Layer. */
-export const layer = (options?: DnsOptions): Layer.Layer<Dns, never, Ipv4Config | Udp.Udp | Tcp.Tcp> =>
+export const layer = (options?: DnsOptions): Layer.Layer<Dns, never, Ipv4Config | Ipv6 | Udp.Udp | Tcp.Tcp> =>
   Layer.scoped(Dns, make(options))
+
+const sameAddress = (a: IpAddress, b: IpAddress): boolean =>
+  typeof a === "number" || typeof b === "number" ? a === b : ipv6Equals(a, 0, b, 0)
+
+/**
+ * Resolves a host for a client: an IPv4 or IPv6 literal (brackets allowed)
+ * as is, else an A lookup, then AAAA when the name has no IPv4 address.
+ */
+export const lookupHost = (host: string): Effect.Effect<IpAddress, DnsError, Dns> => {
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
+  const literal = parseIpv4(bare) ?? parseIpv6(bare)
+  if (literal !== undefined) return Effect.succeed(literal)
+  const first = (addrs: ReadonlyArray<ResolvedAddress>) => addrs.length > 0 ? addrs[0]!.address : undefined
+  return resolve(host, "A").pipe(
+    Effect.map(first),
+    Effect.catchIf((e) => e.reason === "NoData", () => Effect.succeed(undefined)),
+    Effect.flatMap((a) =>
+      a !== undefined ? Effect.succeed(a) : Effect.flatMap(resolve(host, "AAAA"), (addrs) => {
+        const b = first(addrs)
+        return b !== undefined ?
+          Effect.succeed(b) :
+          Effect.fail(new DnsError({ reason: "NoData", message: `${host} has no address` }))
+      })
+    )
+  )
+}
 
 /** Resolves a host for a client: an IPv4 literal as is, else an A lookup. */
 export const lookupIpv4 = (host: string): Effect.Effect<Ipv4Address, DnsError, Dns> => {

@@ -7,7 +7,8 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { Data, Duration, Effect, Option, type Scope } from "effect"
-import { formatIpv4, type Ipv4Address, parseIpv4 } from "../protocols/address.js"
+import { formatIp, type IpAddress, parseIpv4 } from "../protocols/address.js"
+import { parseIpv6 } from "../protocols/ipv6-address.js"
 import {
   formatHttpDate,
   type Header,
@@ -339,8 +340,8 @@ export interface FetchResponse {
 
 /** Options of `fetch`. */
 export interface FetchOptions<R = never> {
-  /** Resolves a host name to an IPv4 address (e.g. `Dns.lookupIpv4`); without it only IPv4 literals work. */
-  readonly lookup?: (host: string) => Effect.Effect<Ipv4Address, { readonly message: string }, R>
+  /** Resolves a host name to an address (e.g. `Dns.lookupHost`); without it only address literals work. */
+  readonly lookup?: (host: string) => Effect.Effect<IpAddress, { readonly message: string }, R>
   readonly method?: string
   readonly headers?: ReadonlyArray<Header>
   /** Redirects followed at most (default 5). */
@@ -349,8 +350,9 @@ export interface FetchOptions<R = never> {
 }
 
 /**
- * GETs `url` (http only; an IPv4 literal host until the resolver lands) over
- * `Tcp.connect`, following up to 5 redirects.
+ * GETs `url` (http only; a host name, an IPv4 literal or a bracketed IPv6
+ * literal like `http://[fd00::1]:8080/`) over `Tcp.connect`, following up to
+ * 5 redirects.
  */
 export const fetch = <R = never>(
   url: string,
@@ -384,12 +386,17 @@ const fetchOnce = <R>(url: string, options: FetchOptions<R>) =>
       if (parsed.protocol !== "http:") {
         return yield* new HttpError({ reason: "UnsupportedScheme", message: `only http:// is supported, not ${parsed.protocol}` })
       }
-      let address = parseIpv4(parsed.hostname)
-      if (address === undefined) {
+      // WHATWG URLs keep an IPv6 literal in brackets (RFC 3986 §3.2.2).
+      const literal: IpAddress | undefined = parsed.hostname.startsWith("[") ?
+        parseIpv6(parsed.hostname.slice(1, -1)) :
+        parseIpv4(parsed.hostname)
+      let address: IpAddress
+      if (literal !== undefined) address = literal
+      else {
         if (options.lookup === undefined) {
           return yield* new HttpError({
             reason: "NameResolution",
-            message: `no resolver configured for ${parsed.hostname}: give --dns or --dhcp, or use an IPv4 address`
+            message: `no resolver configured for ${parsed.hostname}: give --dns or --dhcp, or use an address`
           })
         }
         address = yield* options.lookup(parsed.hostname).pipe(
@@ -399,7 +406,9 @@ const fetchOnce = <R>(url: string, options: FetchOptions<R>) =>
       const port = parsed.port === "" ? 80 : Number(parsed.port)
       const socket = yield* Tcp.connect({ address, port }, { noDelay: true })
       const method = options.method ?? "GET"
-      const hostName = parseIpv4(parsed.hostname) === undefined ? parsed.hostname : formatIpv4(address)
+      const hostName = literal === undefined ?
+        parsed.hostname :
+        typeof address === "number" ? formatIp(address) : `[${formatIp(address)}]`
       const hostHeader = parsed.port === "" ? hostName : `${hostName}:${port}`
       const request = serializeRequest(method, (parsed.pathname || "/") + parsed.search, [
         { name: "Host", value: hostHeader },
