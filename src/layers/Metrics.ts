@@ -15,6 +15,16 @@ export const framesReceived = Metric.counter("isla_frames_received_total", {
 export const framesSent = Metric.counter("isla_frames_sent_total", {
   description: "Ethernet frames sent on the link"
 })
+/** Packets each layer took in and sent out, tagged `layer` and `direction` (rx, tx). */
+export const layerPackets = Metric.counter("isla_packets_total", {
+  description: "Packets handled per layer, by direction"
+})
+
+/** Protocol events (NDP messages by kind, DAD outcomes, ICMPv6 by type …), tagged `layer` and `event`. */
+export const layerEvents = Metric.counter("isla_events_total", {
+  description: "Protocol events per layer"
+})
+
 /** Frames or packets dropped, tagged `layer` and `reason`. */
 export const framesDropped = Metric.counter("isla_frames_dropped_total", {
   description: "Frames or packets dropped, by layer and reason"
@@ -97,6 +107,18 @@ export const sync = (counters: Counters): Effect.Effect<void> =>
     const tx = delta("tx", counters.framesOut)
     if (tx > 0 || first) effects.push(Metric.incrementBy(framesSent, tx))
     for (const c of counters.layers.values()) {
+      for (const dir of ["rx", "tx"] as const) {
+        const d = delta(`${dir}:${c.layer}`, c[dir])
+        if (d > 0) {
+          effects.push(Metric.incrementBy(layerPackets.pipe(Metric.tagged("layer", c.layer), Metric.tagged("direction", dir)), d))
+        }
+      }
+      for (const name in c.events) {
+        const d = delta(`event:${c.layer}:${name}`, c.events[name]!)
+        if (d > 0) {
+          effects.push(Metric.incrementBy(layerEvents.pipe(Metric.tagged("layer", c.layer), Metric.tagged("event", name)), d))
+        }
+      }
       for (const reason in c.drops) {
         const d = delta(`drop:${c.layer}:${reason}`, c.drops[reason]!)
         if (d > 0) {

@@ -3,12 +3,18 @@
  * Effect run), published as Effect `Metric`s by `StackMetrics.sync`.
  */
 
-/** Frames in/out and drops by reason for one layer. */
+/** Frames in/out, drops by reason and named events (NS sent, DAD done, …) for one layer. */
 export class LayerCounters {
   rx = 0
   tx = 0
   readonly drops: Record<string, number> = Object.create(null)
+  readonly events: Record<string, number> = Object.create(null)
   constructor(readonly layer: string) {}
+
+  /** Counts one protocol event that is not a drop (a message sent or received by kind, a state change). */
+  event(name: string): void {
+    this.events[name] = (this.events[name] ?? 0) + 1
+  }
 
   /** Counts one dropped frame or packet. */
   drop(reason: string): void {
