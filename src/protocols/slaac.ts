@@ -32,6 +32,11 @@ export interface SlaacOptions {
   readonly rtrSolicitationInterval?: number
   /** Uniform in [0, 1), for the random delays (default 0: no delay). */
   readonly random?: () => number
+  /**
+   * The interface identifier for a /64 `prefix` (its first 8 bytes), e.g. RFC
+   * 7217 stable-privacy identifiers; default: `interfaceId` for every prefix.
+   */
+  readonly interfaceIdFor?: (prefix: Uint8Array) => Uint8Array
 }
 
 /** A Prefix Information option (RFC 4861 §4.6.2); lifetimes in seconds, 0xffffffff = infinity. */
@@ -176,6 +181,7 @@ export class Slaac {
   private readonly maxRtrSolicitations: number
   private readonly rtrSolicitationInterval: number
   private readonly random: () => number
+  private readonly interfaceIdFor: ((prefix: Uint8Array) => Uint8Array) | undefined
   private retrans: number
   private mtuValue: number | undefined
   private hopLimit: number | undefined
@@ -200,6 +206,7 @@ export class Slaac {
     this.maxRtrSolicitations = option(options.maxRtrSolicitations, 3, 0)
     this.rtrSolicitationInterval = option(options.rtrSolicitationInterval, 4_000, 1)
     this.random = options.random ?? (() => 0)
+    this.interfaceIdFor = options.interfaceIdFor
   }
 
   /** The addresses held, in order of creation (link-local first). */
@@ -264,7 +271,7 @@ export class Slaac {
     const linkLocal = new Uint8Array(16)
     linkLocal[0] = 0xfe
     linkLocal[1] = 0x80
-    linkLocal.set(this.interfaceId, 8)
+    linkLocal.set(this.idFor(linkLocal), 8)
     this.addTentative(linkLocal, 64, true, Infinity, Infinity, now)
     if (this.maxRtrSolicitations > 0) this.rsAt = now + this.randomDelay()
     return this.onTimer(now)
@@ -408,6 +415,20 @@ export class Slaac {
     return next
   }
 
+  /**
+   * Adds a static address (infinite lifetimes, not link-local) that goes
+   * through DAD like the others; nothing when it is held or the table is full.
+   */
+  addStatic(address: Ipv6Bytes, prefixLength: number, now: number): ReadonlyArray<SlaacAction> {
+    if (this.addressTable.has(keyOf(address)) || this.addressTable.size >= this.maxAddresses) return NO_ACTIONS
+    this.addTentative(address.slice(0, 16), prefixLength, false, Infinity, Infinity, now)
+    return this.onTimer(now)
+  }
+
+  private idFor(prefix: Uint8Array): Uint8Array {
+    return this.interfaceIdFor === undefined ? this.interfaceId : this.interfaceIdFor(prefix.subarray(0, 8)).subarray(0, 8)
+  }
+
   private randomDelay(): number {
     const r = this.random()
     const unit = Number.isFinite(r) ? Math.min(Math.max(r, 0), 0.999999) : 0
@@ -429,7 +450,8 @@ export class Slaac {
       prefixLength,
       linkLocal,
       state: "TENTATIVE",
-      dadAt: now + this.randomDelay(),
+      // RFC 4862 §5.4: with DupAddrDetectTransmits 0 there is no DAD to delay.
+      dadAt: this.dadTransmits === 0 ? now : now + this.randomDelay(),
       dadSent: 0,
       preferredUntil,
       validUntil
@@ -457,7 +479,7 @@ export class Slaac {
     if (info.prefixLength !== 64) return
     const address = new Uint8Array(16)
     address.set(info.prefix.subarray(0, 8), 0)
-    address.set(this.interfaceId, 8)
+    address.set(this.idFor(address), 8)
     const entry = this.addressTable.get(keyOf(address))
     if (entry === undefined) {
       // (d) a new prefix with a non-zero valid lifetime forms an address.

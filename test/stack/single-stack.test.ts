@@ -79,7 +79,7 @@ const withStack = <A, E>(
   Effect.gen(function*() {
     const [stackEnd, peer] = yield* MemoryLink.pair()
     const ctx = yield* Layer.build(
-      Stack.layer({ mac: stackMac, ipv4: { address: stackIp, prefixLength: 24 } }).pipe(
+      Stack.layer({ mac: stackMac, ipv4: { address: stackIp, prefixLength: 24 }, ipv6: { enabled: false } }).pipe(
         Layer.provide(Layer.succeed(Link, stackEnd))
       )
     )
