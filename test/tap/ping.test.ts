@@ -4,6 +4,9 @@
  * its MAC; each test runs the one-shot `isla ping` on that TAP and reads its
  * iputils-style output and exit code.
  */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import {
   cliPath,
@@ -29,6 +32,7 @@ const kernelGlobal = "fd00:77::1"
 const islaGlobal = "fd00:77::2/64"
 
 let ns: string | undefined
+let dir: string | undefined
 
 /** Runs `isla ping ARGS...` in the namespace under `timeout`. */
 const islaPing = (args: ReadonlyArray<string>, timeoutMs = 30_000): Promise<ExecResult> =>
@@ -57,10 +61,11 @@ const expectAnswered = (result: ExecResult, count: number) => {
   return summary!
 }
 
-describeTap("isla ping", { tools: ["sh", "timeout"] }, () => {
+describeTap("isla ping", { tools: ["sh", "timeout", "dnsmasq"] }, () => {
   describeIslaOnly("against the kernel on a TAP", () => {
     beforeAll(async () => {
       ns = namespaceName()
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), `isla-t${process.pid}-ping-`))
       await createNamespace(ns)
       await runOk("ip", ["-n", ns, "tuntap", "add", "isla0", "mode", "tap"])
       await runOk("ip", ["-n", ns, "link", "set", "isla0", "address", kernelMac])
@@ -73,6 +78,7 @@ describeTap("isla ping", { tools: ["sh", "timeout"] }, () => {
 
     afterAll(async () => {
       if (ns !== undefined) await deleteNamespace(ns)
+      if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
     })
 
     it("IPv4: -c 3 -i 0.2, every request answered, iputils output", async () => {
@@ -122,6 +128,41 @@ describeTap("isla ping", { tools: ["sh", "timeout"] }, () => {
       const result = await islaPing(["-c", "2", "-i", "0.2", "-s", "4000", `${kernelLinkLocal}%isla0`])
       expectAnswered(result, 2)
       expect(result.stdout, describeExec(result)).toMatch(/^4008 bytes from /m)
+    })
+
+    it("without -c: pings until SIGINT, then prints the statistics and exits 0", async () => {
+      const result = await run(
+        "ip",
+        [
+          "netns", "exec", ns!, "timeout", "--preserve-status", "-s", "INT", "2",
+          process.execPath, cliPath, "ping", "--tap", "isla0", "--ip", islaCidr, "-i", "0.2", kernelIp
+        ],
+        { timeout: 20_000 }
+      )
+      const context = describeExec(result)
+      const summary = parsePing(result.stdout)
+      expect(summary, context).toBeDefined()
+      expect(summary!.received, context).toBeGreaterThanOrEqual(2)
+      expect(summary!.received, context).toBe(summary!.transmitted)
+      expect(result.code, context).toBe(0)
+    })
+
+    it("by name: its A address, else its AAAA (dnsmasq on the kernel side)", async () => {
+      // Daemonized; deleting the namespace kills it.
+      await runOk("ip", [
+        "netns", "exec", ns!, "dnsmasq", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--interface=isla0",
+        "--bind-interfaces", `--listen-address=${kernelIp}`, "--local=/test/", `--host-record=kernel.test,${kernelIp}`,
+        `--host-record=v6only.test,${kernelGlobal}`, `--pid-file=${path.join(dir!, "dnsmasq.pid")}`
+      ])
+      const v4 = await islaPing(["--dns", kernelIp, "-c", "2", "-i", "0.2", "kernel.test"])
+      expectAnswered(v4, 2)
+      expect(v4.stdout, describeExec(v4)).toContain(`PING kernel.test (${kernelIp}) 56(84) bytes of data.`)
+      const v6 = await islaPing(["--dns", kernelIp, "--ip6", islaGlobal, "-c", "2", "-i", "0.2", "v6only.test"])
+      expectAnswered(v6, 2)
+      expect(v6.stdout, describeExec(v6)).toContain(`PING v6only.test (${kernelGlobal}) 56 data bytes`)
+      const missing = await islaPing(["--dns", kernelIp, "-c", "1", "nope.test"])
+      expect(missing.code, describeExec(missing)).toBe(1)
+      expect(missing.stderr, describeExec(missing)).toMatch(/nope\.test/)
     })
 
     it("bad usage exits 2: no host, -c 0, a zone that is not the TAP", async () => {
