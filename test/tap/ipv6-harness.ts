@@ -432,7 +432,19 @@ export const captureFromStart = async (
     await runOk("ip", ["-n", env.ns, "addr", "add", cidr, "dev", env.hostIfname, "nodad"])
   }
   const capture = await startCapture(env.ns, env.hostIfname, file)
-  if (env.kind === "linux") await runOk("ip", ["-n", env.dutNs, "link", "set", env.dutIfname, "up"])
+  if (env.kind === "linux") {
+    await runOk("ip", ["-n", env.dutNs, "link", "set", env.dutIfname, "up"])
+    // The carrier comes a moment later (linkwatch); the reference services
+    // read the interface's MAC through libuv, which skips a link not running.
+    const running = await waitUntil(async () => {
+      const link = await run("ip", ["-n", env.dutNs, "link", "show", env.dutIfname])
+      return /state UP/.test(link.stdout)
+    }, 5000, 50)
+    if (!running) {
+      await capture.stop()
+      throw new Error(`${env.dutIfname} in ${env.dutNs} did not come up`)
+    }
+  }
   return capture
 }
 

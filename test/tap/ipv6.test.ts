@@ -15,11 +15,11 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   describeExec,
-  describeIslaOnly,
   describeTap,
   type ExecResult,
   itIslaOnly,
   parsePing,
+  runOk,
   type TargetHandle,
   useTarget
 } from "./harness.js"
@@ -42,6 +42,7 @@ import {
   startCapture,
   startLinuxIpv6Services,
   startRadvd,
+  sysctl,
   udp6Exchange,
   waitUntil
 } from "./ipv6-harness.js"
@@ -161,9 +162,12 @@ describeTap("ipv6", { tools }, () => {
         // RFC 4862 §5.4: the tentative address is not used before DAD is done
         // (RetransTimer, 1 s, after the probe).
         const firstUse = frames.find((f) => f.srcMac === mac && f.ip6?.src === ll)
-        expect(firstUse, context).toBeDefined()
-        expect(firstUse!.time - dad.time, context).toBeGreaterThanOrEqual(0.9)
-        log(`DAD NS at +0, first frame from ${ll} at +${(firstUse!.time - dad.time).toFixed(3)} s, RS at +${(rs.time - dad.time).toFixed(3)} s`)
+        if (firstUse !== undefined) expect(firstUse.time - dad.time, context).toBeGreaterThanOrEqual(0.9)
+        // An RS from the link-local address carries the source link-layer option; from :: it must not (§4.1).
+        log(
+          `DAD NS at +0, RS from ${rs.ip6!.src} at +${(rs.time - dad.time).toFixed(3)} s, ` +
+            `first frame from ${ll} at ${firstUse === undefined ? "(none yet)" : `+${(firstUse.time - dad.time).toFixed(3)} s`}`
+        )
       },
       30_000
     )
@@ -332,7 +336,7 @@ describeTap("ipv6", { tools }, () => {
     )
   })
 
-  describeIslaOnly("a static address another host already holds (DAD conflict)", () => {
+  describe("a static address another host already holds (DAD conflict)", () => {
     const duplicate = "fd00:77:2::5"
     let dir: string | undefined
     afterAll(() => {
@@ -343,51 +347,77 @@ describeTap("ipv6", { tools }, () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), `isla-t${process.pid}-ipv6dad-`))
       return {
         extraArgs: ["--ip6", `${duplicate}/64`],
-        // The kernel on the client side holds the address before Isla starts, and defends it.
+        // The kernel on the client side holds the address before the DUT starts, and defends it.
         beforeDut: async (env) => {
           cap = await captureFromStart(env, path.join(dir!, "dad.pcap"), { hostAddresses: [`${duplicate}/64`] })
         }
       }
     })
+    beforeAll(async () => {
+      // The kernel as the DUT is given the same static address once it runs (isla got --ip6).
+      const t = target()
+      if (t.kind === "linux") await runOk("ip", ["-n", t.dutNs, "addr", "add", `${duplicate}/64`, "dev", t.dutIfname])
+    }, 15_000)
     afterAll(async () => {
       await cap?.stop()
     })
 
     it(
-      "probes the address, logs it as a duplicate and never uses it",
+      "probes the address, then never sends from it nor advertises it (capture)",
       async () => {
         const t = target()
         const mac = dutMac(t)
         const probed = await waitUntil(() => cap!.frames().some(isDadProbe(mac, duplicate)), 10_000)
         expect(probed, `no DAD NS for ${duplicate}\n${describeFrames(cap!.frames())}`).toBe(true)
-        const logged = await waitUntil(
-          () => t.stderr().split("\n").some((line) => /duplicate/i.test(line) && line.includes(duplicate)),
-          10_000
+        // The defender's NA (to all-nodes) is on the wire.
+        const defended = await waitUntil(
+          () =>
+            cap!.frames().some((f) =>
+              f.srcMac !== mac && f.icmp6?.type === Icmp6Type.NeighborAdvert && f.icmp6.target === duplicate
+            ),
+          5000
         )
-        expect(logged, `no stderr line saying ${duplicate} is a duplicate\n${t.stderr()}`).toBe(true)
-        expect(t.readyLine).not.toContain(duplicate)
-        // Asked for the address by a third host, Isla must not claim it.
+        expect(defended, `the client side did not defend ${duplicate}\n${describeFrames(cap!.frames())}`).toBe(true)
+        if (t.kind === "linux") {
+          const addr = await t.exec("ip", ["netns", "exec", t.dutNs, "ip", "-6", "addr", "show", "dev", t.dutIfname])
+          expect(addr.stdout, describeExec(addr)).toMatch(/dadfailed/)
+        }
+        // Asked for the address by a third host, the DUT must not claim it.
         await injectFrames(t.ns, t.hostIfname, [
           neighborSolicitFrame({ srcMac: "02:00:00:00:00:97", src: "fe80::97", target: duplicate, hopLimit: 255 })
         ])
+        // And traffic that would make a host with the address answer from it.
+        await t.exec("ping", ["-6", "-n", "-c", "2", "-i", "0.3", "-W", "1", "-I", duplicate, `${linkLocalOf(mac)}%${t.hostIfname}`], {
+          timeout: 10_000
+        })
         await sleep(2000)
         await cap!.stop()
         const frames = cap!.frames()
         const context = describeFrames(frames)
         const used = frames.filter((f) => f.srcMac === mac && f.ip6?.src === duplicate)
-        expect(used, `Isla sent from ${duplicate}\n${context}`).toEqual([])
+        expect(used, `the DUT sent from ${duplicate}\n${context}`).toEqual([])
         const claimed = frames.filter((f) =>
           f.srcMac === mac && f.icmp6?.type === Icmp6Type.NeighborAdvert && f.icmp6.target === duplicate
         )
-        expect(claimed, `Isla advertised ${duplicate}\n${context}`).toEqual([])
+        expect(claimed, `the DUT advertised ${duplicate}\n${context}`).toEqual([])
         // The link-local address is unaffected.
         expectAllAnswered(await ping6(t, `${linkLocalOf(mac)}%${t.hostIfname}`, 2), 2)
       },
       40_000
     )
+
+    itIslaOnly("logs the address as a duplicate and leaves it off the ready line", async () => {
+      const t = target()
+      const logged = await waitUntil(
+        () => t.stderr().split("\n").some((line) => /duplicate/i.test(line) && line.includes(duplicate)),
+        10_000
+      )
+      expect(logged, `no stderr line saying ${duplicate} is a duplicate\n${t.stderr()}`).toBe(true)
+      expect(t.readyLine).not.toContain(duplicate)
+    }, 15_000)
   })
 
-  describeIslaOnly("--no-ipv6", () => {
+  describe("IPv6 off (isla --no-ipv6; the kernel with disable_ipv6=1)", () => {
     let dir: string | undefined
     afterAll(() => {
       if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
@@ -398,6 +428,12 @@ describeTap("ipv6", { tools }, () => {
       return {
         extraArgs: ["--no-ipv6"],
         beforeDut: async (env) => {
+          if (env.kind === "linux") {
+            await sysctl(env.dutNs, {
+              "net.ipv6.conf.all.disable_ipv6": "1",
+              [`net.ipv6.conf.${env.dutIfname}.disable_ipv6`]: "1"
+            })
+          }
           cap = await captureFromStart(env, path.join(dir!, "noipv6.pcap"))
         }
       }
@@ -406,13 +442,17 @@ describeTap("ipv6", { tools }, () => {
       await cap?.stop()
     })
 
+    itIslaOnly("has no ipv6= on the ready line", () => {
+      const t = target()
+      expect(t.ready["ipv6"], t.readyLine).toBeUndefined()
+    })
+
     it(
       "sends no IPv6 frame at all, even when pinged over IPv6, while IPv4 works",
       async () => {
         const t = target()
         const mac = dutMac(t)
-        expect(t.ready["ipv6"], t.readyLine).toBeUndefined()
-        // Multicast and unicast IPv6 pings that an IPv6 host would answer.
+        // Multicast and unicast IPv6 pings that an IPv6 host would answer, and an NS.
         await t.exec("ping", ["-6", "-n", "-c", "3", "-i", "0.3", "-W", "1", `ff02::1%${t.hostIfname}`], { timeout: 10_000 })
         const unicast = await t.exec("ping", ["-6", "-n", "-c", "2", "-i", "0.3", "-W", "1", `${linkLocalOf(mac)}%${t.hostIfname}`], {
           timeout: 10_000
@@ -428,7 +468,7 @@ describeTap("ipv6", { tools }, () => {
         const fromDut = frames.filter(isFrom(mac))
         const context = `${describeFrames(frames)}\n--- DUT stderr\n${t.stderr().slice(-4000)}`
         expect(fromDut.filter((f) => f.ethertype === 0x86dd), context).toEqual([])
-        // The capture did see Isla: its IPv4 echo replies.
+        // The capture did see the DUT: its IPv4 echo replies.
         expect(fromDut.filter((f) => f.ethertype === 0x0800).length, context).toBeGreaterThanOrEqual(3)
       },
       40_000
