@@ -31,11 +31,11 @@ export const settle = Effect.gen(function*() {
   for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
 })
 
-/** Advances TestClock by `ms` in 100 ms steps so that timers fire in order. */
-export const advance = (ms: number) =>
+/** Advances TestClock by `ms` in `step` ms steps so that timers fire in order. */
+export const advance = (ms: number, step = 100) =>
   Effect.gen(function*() {
-    for (let t = 0; t < ms; t += 100) {
-      yield* TestClock.adjust(Math.min(100, ms - t))
+    for (let t = 0; t < ms; t += step) {
+      yield* TestClock.adjust(Math.min(step, ms - t))
       yield* settle
     }
   })
