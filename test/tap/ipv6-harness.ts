@@ -187,6 +187,8 @@ export interface Frame {
     readonly router?: boolean
     readonly solicited?: boolean
     readonly override?: boolean
+    /** The source link-layer address option of an RS, NS or RA, when present. */
+    readonly sourceLinkLayer?: string
   }
   readonly bytes: Uint8Array
 }
@@ -227,6 +229,7 @@ const decodeFrame = (time: number, b: Uint8Array): Frame | undefined => {
   const code = b[o + 1]!
   if ((type === Icmp6Type.NeighborSolicit || type === Icmp6Type.NeighborAdvert) && o + 24 <= b.length) {
     const flags = b[o + 4]!
+    const sourceLinkLayer = type === Icmp6Type.NeighborSolicit ? sourceLinkLayerOption(b, o + 24) : undefined
     return {
       ...base,
       ip6,
@@ -234,13 +237,30 @@ const decodeFrame = (time: number, b: Uint8Array): Frame | undefined => {
         type,
         code,
         target: formatIpv6(b, o + 8),
+        ...(sourceLinkLayer === undefined ? {} : { sourceLinkLayer }),
         ...(type === Icmp6Type.NeighborAdvert ?
           { router: (flags & 0x80) !== 0, solicited: (flags & 0x40) !== 0, override: (flags & 0x20) !== 0 } :
           {})
       }
     }
   }
+  const optionsAt = type === Icmp6Type.RouterSolicit ? 8 : type === Icmp6Type.RouterAdvert ? 16 : undefined
+  if (optionsAt !== undefined) {
+    const sourceLinkLayer = sourceLinkLayerOption(b, o + optionsAt)
+    return { ...base, ip6, icmp6: { type, code, ...(sourceLinkLayer === undefined ? {} : { sourceLinkLayer }) } }
+  }
   return { ...base, ip6, icmp6: { type, code } }
+}
+
+/** The first source link-layer address option (type 1) in the NDP options from `o` to the end, bounded. */
+const sourceLinkLayerOption = (b: Uint8Array, o: number): string | undefined => {
+  for (let i = 0; i < 32 && o + 8 <= b.length; i++) {
+    const len = b[o + 1]! * 8
+    if (len === 0) return undefined
+    if (b[o] === 1) return formatMac(b.subarray(o + 2, o + 8))
+    o += len
+  }
+  return undefined
 }
 
 /** Decodes a classic pcap file (either byte order, µs or ns stamps); a truncated last record is ignored. */

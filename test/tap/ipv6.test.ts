@@ -159,11 +159,14 @@ describeTap("ipv6", { tools }, () => {
         expect(rs.ip6!.hopLimit, context).toBe(255)
         expect(rs.dstMac, context).toBe("33:33:00:00:00:02")
         expect(dad.dstMac, context).toBe(multicastMacOf(solicitedNodeOf(ll)))
+        // RFC 4861 §7.1.1: a solicitation from :: has no source link-layer option.
+        expect(dad.icmp6!.sourceLinkLayer, context).toBeUndefined()
         // RFC 4862 §5.4: the tentative address is not used before DAD is done
         // (RetransTimer, 1 s, after the probe).
         const firstUse = frames.find((f) => f.srcMac === mac && f.ip6?.src === ll)
         if (firstUse !== undefined) expect(firstUse.time - dad.time, context).toBeGreaterThanOrEqual(0.9)
-        // An RS from the link-local address carries the source link-layer option; from :: it must not (§4.1).
+        // RFC 4861 §4.1: an RS from :: must not carry the source link-layer option; from the link-local address it should.
+        expect(rs.icmp6!.sourceLinkLayer, context).toBe(rs.ip6!.src === "::" ? undefined : mac)
         log(
           `DAD NS at +0, RS from ${rs.ip6!.src} at +${(rs.time - dad.time).toFixed(3)} s, ` +
             `first frame from ${ll} at ${firstUse === undefined ? "(none yet)" : `+${(firstUse.time - dad.time).toFixed(3)} s`}`
@@ -409,7 +412,7 @@ describeTap("ipv6", { tools }, () => {
     itIslaOnly("logs the address as a duplicate and leaves it off the ready line", async () => {
       const t = target()
       const logged = await waitUntil(
-        () => t.stderr().split("\n").some((line) => /duplicate/i.test(line) && line.includes(duplicate)),
+        () => t.stderr().split("\n").some((line) => /duplicate|in use|conflict|dad/i.test(line) && line.includes(duplicate)),
         10_000
       )
       expect(logged, `no stderr line saying ${duplicate} is a duplicate\n${t.stderr()}`).toBe(true)
