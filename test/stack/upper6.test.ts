@@ -23,9 +23,9 @@ import { simulate } from "./tcp-sim-harness.js"
 const text = (s: string) => new TextEncoder().encode(s)
 const str = (b: Uint8Array) => new TextDecoder().decode(b)
 
-/** Two IPv6-only stacks on a 1 ms link; B has a resolver pointed at A's link-local address. */
+/** Two IPv6-only stacks on the in-memory link; B has a resolver pointed at A's link-local address. */
 const world = Effect.gen(function*() {
-  const [a, b] = yield* MemoryLink.pair({ delayMillis: 1 })
+  const [a, b] = yield* MemoryLink.pair()
   const A = yield* Layer.build(Stack.layer({ mac: parseMac("02:00:00:00:00:01")! }).pipe(Layer.provide(Layer.succeed(Link, a))))
   const llA = yield* Effect.provide(Effect.flatMap(Ipv6.Ipv6, (s) => s.linkLocal), A)
   const base = Stack.layer({ mac: parseMac("02:00:00:00:00:02")! }).pipe(Layer.provide(Layer.succeed(Link, b)))
