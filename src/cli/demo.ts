@@ -69,6 +69,8 @@ const program = Effect.gen(function*() {
     ),
     () => run(["ip", "netns", "del", ns])
   )
+  // The kernel's side of the TAP skips DAD, so its link-local address is usable at once (namespaced sysctl).
+  yield* run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.default.accept_dad=0"])
   const root = yield* files.makeTempDirectoryScoped({ prefix: "isla-demo-" })
   yield* files.writeFileString(path.join(root, "index.html"), "<!doctype html><title>Isla demo</title><h1>Hello from Isla</h1>\n")
   yield* files.writeFileString(path.join(root, "hello.txt"), "hello, world: served by a TCP/IP stack in TypeScript\n")
@@ -101,6 +103,7 @@ const program = Effect.gen(function*() {
 
   const inNs = (...args: Array<string>) => ["ip", "netns", "exec", ns, ...args]
   const url = (p: string) => `http://${STACK_IP}${p}`
+  const linkLocal = /ipv6=([0-9a-f:]+)/.exec(ready.value)?.[1] ?? "fe80::ff:fe00:2"
   const steps: Array<[string, Effect.Effect<Outcome, never, CommandExecutor>]> = [
     ["ping (ICMP echo, 3 requests)", run(inNs("ping", "-c", "3", "-i", "0.2", "-W", "2", STACK_IP)).pipe(Effect.map((r) => {
       const m = /(\d+) received.*\n.*= [\d.]+\/([\d.]+)\//s.exec(r.stdout)
@@ -108,6 +111,13 @@ const program = Effect.gen(function*() {
     }))],
     ["ping -s 4000 (fragmented both ways)", run(inNs("ping", "-c", "2", "-i", "0.2", "-s", "4000", "-W", "2", STACK_IP)).pipe(
       Effect.map((r) => ({ ok: r.code === 0, detail: /(\d+) received/.exec(r.stdout)?.[0] ?? "no reply" }))
+    )],
+    ["ping -6 link-local (ICMPv6 echo, NDP)", run(inNs("ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", `${linkLocal}%isla0`)).pipe(Effect.map((r) => {
+      const m = /(\d+) received.*\n.*= [\d.]+\/([\d.]+)\//s.exec(r.stdout)
+      return { ok: r.code === 0, detail: m ? `${m[1]}/3 replies from ${linkLocal}, avg ${m[2]} ms` : (r.stdout + r.stderr).trim().split("\n").pop() ?? "" }
+    }))],
+    ["curl over IPv6 (TCP/HTTP on link-local)", run(inNs("curl", "-g", "-s", "-w", " %{http_code}", `http://[${linkLocal}%25isla0]/hello.txt`)).pipe(
+      Effect.map((r) => ({ ok: r.code === 0 && r.stdout.startsWith("hello, world") && r.stdout.endsWith(" 200"), detail: JSON.stringify(r.stdout.slice(0, 12)) + ` ${r.stdout.slice(-3)}` }))
     )],
     ["curl GET / (HTTP/1.1)", run(inNs("curl", "-s", "-w", "\\n%{http_code} %{size_download} bytes", url("/"))).pipe(
       Effect.map((r) => ({ ok: r.code === 0 && r.stdout.includes("Hello from Isla") && r.stdout.endsWith(" bytes") && r.stdout.includes("\n200 "), detail: r.stdout.split("\n").pop() ?? "" }))

@@ -12,7 +12,9 @@ describeTap("isla demo", { tools: ["ping", "curl", "nc"] }, () => {
       expect(r.code, describeExec(r)).toBe(0)
       expect(r.stdout).toMatch(/every step passed/)
       expect(r.stdout).not.toMatch(/FAIL/)
-      for (const step of ["ping", "curl GET", "HEAD", "404", "byte range", "TCP echo", "UDP echo", "refused", "metrics"]) {
+      // SPEC §3: the ready line carries the link-local address once it passed DAD.
+      expect(r.stdout).toMatch(/ready tap=isla0 mac=02:00:00:00:00:02 ipv4=192\.168\.1\.2\/24 ipv6=fe80::ff:fe00:2\/64/)
+      for (const step of ["ping", "ping -6 link-local", "curl over IPv6", "curl GET", "HEAD", "404", "byte range", "TCP echo", "UDP echo", "refused", "metrics"]) {
         expect(r.stdout).toContain(step)
       }
       const ns = /namespace (isla-demo-\d+)/.exec(r.stdout)?.[1]
