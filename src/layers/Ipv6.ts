@@ -316,14 +316,18 @@ export const make = (options: Ipv6Options = {}) =>
     let groups: Array<Ipv6Address> = []
     const groupKeys = new Set<string>()
 
-    const originOf = (address: Ipv6Address, linkLocal: boolean): AddressOrigin =>
-      linkLocal ? "link-local" : staticKeys.has(keyOf(address)) ? "static" : "slaac"
+    /** The key of the automatic link-local address (set at start). */
+    let autoLinkLocal = ""
+    const originOf = (address: Ipv6Address): AddressOrigin => {
+      const k = keyOf(address)
+      return k === autoLinkLocal ? "link-local" : staticKeys.has(k) ? "static" : "slaac"
+    }
 
     /** Rebuilds the address lists from the SLAAC state; joins new solicited-node groups (MLDv2). */
     const refresh = () => {
       const next: Array<Own> = []
       for (const a of slaac.addresses()) {
-        next.push({ address: a.address, prefixLength: a.prefixLength, state: a.state, origin: originOf(a.address, a.linkLocal) })
+        next.push({ address: a.address, prefixLength: a.prefixLength, state: a.state, origin: originOf(a.address) })
       }
       all = next
       usable = next.filter((a) => a.state === "PREFERRED" || a.state === "DEPRECATED")
@@ -489,7 +493,7 @@ export const make = (options: Ipv6Options = {}) =>
         if (r === "Dropped") return r
         result = r
       }
-      counters.drop("tx_fragmented")
+      count("tx_fragmented")
       return result
     }
 
@@ -647,7 +651,7 @@ export const make = (options: Ipv6Options = {}) =>
     }
 
     const describe = (address: Ipv6Address, prefixLength: number) => {
-      const origin = originOf(address, isLinkLocal(address))
+      const origin = originOf(address)
       return `${formatIpv6(address)}/${prefixLength} configured (${origin})`
     }
 
@@ -667,7 +671,7 @@ export const make = (options: Ipv6Options = {}) =>
             changed = true
             count("dad_ok")
             log("info", `ipv6 address ${describe(a.address, a.prefixLength)}`)
-            if (isLinkLocal(a.address)) Deferred.unsafeDone(linkLocalReady, Exit.succeed(a.address))
+            if (keyOf(a.address) === autoLinkLocal) Deferred.unsafeDone(linkLocalReady, Exit.succeed(a.address))
             break
           case "AddressDeprecated":
             changed = true
@@ -682,7 +686,7 @@ export const make = (options: Ipv6Options = {}) =>
             changed = true
             count("dad_duplicate")
             log("warning", `ipv6 address ${formatIpv6(a.address)} is in use by another node (DAD): not used`)
-            if (isLinkLocal(a.address)) {
+            if (keyOf(a.address) === autoLinkLocal) {
               Deferred.unsafeDone(
                 linkLocalReady,
                 Exit.fail(new Ipv6Error({ reason: "DuplicateAddress", message: `${formatIpv6(a.address)} is a duplicate` }))
@@ -1116,7 +1120,9 @@ export const make = (options: Ipv6Options = {}) =>
 
     // Static addresses are on-link for their prefix (as Linux's prefix route) and go through DAD.
     const now0 = loop.time()
-    runSlaac(slaac.start(now0))
+    const started = slaac.start(now0)
+    autoLinkLocal = keyOf(slaac.addresses().find((a) => a.linkLocal)!.address)
+    runSlaac(started)
     for (const c of options.addresses ?? []) {
       staticKeys.add(keyOf(c.address))
       if (c.prefixLength < 128 && onLink.length < MAX_ON_LINK) {

@@ -3,7 +3,7 @@
  * address and DAD, NS/NA, echo reply, neighbour resolution for sends.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Exit, Layer, Random } from "effect"
+import { Context, Deferred, Effect, Exit, Layer, Logger, Random } from "effect"
 import { Ipv6 } from "../../src/layers/Ipv6.js"
 import { Link } from "../../src/layers/Link.js"
 import { MemoryLink } from "../../src/layers/link/index.js"
@@ -91,6 +91,22 @@ describe("IPv6 link-local address and DAD", () => {
         void peer
       })
     ))
+
+  it.effect("logs each address once it is preferred, with its origin", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        lines.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+      })
+      yield* withStack({ dadTransmits: 0, addresses: [{ address: linkLocalFromMac(parseMac("02:00:00:00:00:77")!), prefixLength: 64 }] }, (peer, _ctx, v6) =>
+        Effect.gen(function*() {
+          yield* v6.linkLocal
+          yield* settle
+          void peer
+        })).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      expect(lines).toContain("INFO ipv6 address fe80::ff:fe00:2/64 configured (link-local)")
+      expect(lines).toContain("INFO ipv6 address fe80::ff:fe00:77/64 configured (static)")
+    }))
 
   it.effect("dadTransmits 0 makes the address preferred at once", () =>
     withStack({ dadTransmits: 0 }, (_peer, _ctx, v6) =>

@@ -311,3 +311,28 @@ describe("Slaac properties", () => {
     )
   })
 })
+
+describe("Slaac static addresses and interface identifiers", () => {
+  it("DupAddrDetectTransmits 0 prefers the address at once, with no random delay", () => {
+    const s = make({ dupAddrDetectTransmits: 0, random: () => 0.9 })
+    const actions = s.start(0)
+    expect(tags(actions)).toContain("AddressPreferred")
+    expect(s.stateOf(LINK_LOCAL)).toBe("PREFERRED")
+  })
+
+  it("addStatic runs DAD for the address and keeps it forever", () => {
+    const s = make()
+    s.start(0)
+    const STATIC = new Uint8Array([0xfd, 0, 0, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+    expect(tags(s.addStatic(STATIC, 64, 0))).toEqual(["SendDadSolicitation"])
+    expect(s.addStatic(STATIC, 64, 0)).toEqual([])
+    expect(tags(s.onTimer(1_000))).toContain("AddressPreferred")
+    expect(s.addresses().find((a) => a.address[0] === 0xfd)).toMatchObject({ state: "PREFERRED", validUntil: Infinity })
+  })
+
+  it("interfaceIdFor gives each prefix its own identifier (RFC 7217)", () => {
+    const s = make({ interfaceIdFor: (prefix) => Uint8Array.of(prefix[0]!, prefix[1]!, 0, 0, 0, 0, 0, 9) })
+    s.start(0)
+    expect(Array.from(s.addresses()[0]!.address.subarray(8))).toEqual([0xfe, 0x80, 0, 0, 0, 0, 0, 9])
+  })
+})
