@@ -80,6 +80,19 @@ describe("ICMPv6 errors", () => {
       })
     ))
 
+  it.effect("errors are rate limited by a token bucket (burst 50)", () =>
+    withStack({ dadTransmits: 0 }, (peer, ctx) =>
+      Effect.gen(function*() {
+        yield* introduce(peer)
+        for (let i = 0; i < 60; i++) {
+          peer.unsafeTransmit(...whole(frame6(stackMac, packet6(peerLl, stackLl, 253, new Uint8Array(8)))))
+        }
+        yield* settle
+        expect(ipv6Of(received(peer))).toHaveLength(50)
+        expect(Context.get(ctx, PollLoop).counters.layer("icmpv6").drops["error_rate_limited"]).toBe(10)
+      })
+    ))
+
   it.effect("an unknown hop-by-hop option with action 10 gets a parameter problem, code 2", () =>
     withStack({ dadTransmits: 0 }, (peer) =>
       Effect.gen(function*() {

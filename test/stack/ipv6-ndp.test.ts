@@ -212,6 +212,26 @@ describe("IPv6 neighbour discovery against a raw peer", () => {
       })
     ))
 
+  it.effect("probes a stale neighbour in use with a unicast NS after DELAY_FIRST_PROBE_TIME", () =>
+    withStack({ dadTransmits: 0 }, (peer, _ctx, v6) =>
+      Effect.gen(function*() {
+        peer.unsafeTransmit(...whole(ndpFrame(
+          { _tag: "NeighborSolicit", target: stackLl, options: [{ _tag: "SourceLinkLayer", address: peerMac }] },
+          peerLl,
+          solicitedNodeMulticast(stackLl)
+        )))
+        yield* settle
+        // The NA answer used the entry (STALE → DELAY); a send now goes out at once.
+        received(peer)
+        expect(v6.unsafeSend(peerLl, 253, new Uint8Array(8), 0, 8)).toBe("Sent")
+        received(peer)
+        yield* advance(5_200)
+        const probe = ipv6Of(received(peer)).find((p) => p.ndp?._tag === "NeighborSolicit")!
+        expect(probe.ip).toMatchObject({ src: stackLl, dst: peerLl })
+        expect(Array.from(probe.frame.subarray(0, 6))).toEqual(Array.from(peerMac))
+      })
+    ))
+
   it.effect("drops multicast it has not joined and counts it", () =>
     withStack({ dadTransmits: 0 }, (peer, ctx) =>
       Effect.gen(function*() {
