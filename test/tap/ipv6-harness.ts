@@ -468,6 +468,22 @@ export const captureFromStart = async (
   return capture
 }
 
+/**
+ * Waits (bounded) until the client side's own link-local address on `ifname`
+ * has passed DAD: until then the kernel sources even link-local traffic from
+ * another address (e.g. `HOST_GLOBAL`), which a host without a route to it
+ * rightly cannot answer.
+ */
+export const awaitHostLinkLocal = async (ns: string, ifname: string, timeoutMs = 10_000): Promise<void> => {
+  let last = ""
+  const ready = await waitUntil(async () => {
+    const result = await run("ip", ["-n", ns, "-6", "addr", "show", "dev", ifname, "scope", "link"])
+    last = result.stdout
+    return /inet6 fe80:/.test(last) && !/tentative/.test(last)
+  }, timeoutMs, 100)
+  if (!ready) throw new Error(`the link-local address of ${ifname} in ${ns} did not pass DAD within ${timeoutMs} ms\n${last}`)
+}
+
 /** A running radvd. */
 export interface Radvd {
   readonly configFile: string

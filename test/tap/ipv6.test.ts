@@ -24,6 +24,7 @@ import {
   useTarget
 } from "./harness.js"
 import {
+  awaitHostLinkLocal,
   canonicalIpv6,
   type Capture,
   captureFromStart,
@@ -120,6 +121,7 @@ describeTap("ipv6", { tools }, () => {
       const t = target()
       radvd = await startRadvd(t.ns, t.hostIfname, tmp())
       if (t.kind === "linux") services = await startLinuxIpv6Services(t)
+      await awaitHostLinkLocal(t.ns, t.hostIfname)
     }, 30_000)
     afterAll(async () => {
       await startCap?.stop()
@@ -360,6 +362,7 @@ describeTap("ipv6", { tools }, () => {
       // The kernel as the DUT is given the same static address once it runs (isla got --ip6).
       const t = target()
       if (t.kind === "linux") await runOk("ip", ["-n", t.dutNs, "addr", "add", `${duplicate}/64`, "dev", t.dutIfname])
+      await awaitHostLinkLocal(t.ns, t.hostIfname)
     }, 15_000)
     afterAll(async () => {
       await cap?.stop()
