@@ -258,8 +258,13 @@ export const make = (options: Ipv6Options = {}) =>
       return service
     }
 
+    /** Counts an event here and in its layer's counters (published on /metrics as isla_events_total). */
     const count = (event: string) => {
       events[event] = (events[event] ?? 0) + 1
+      const layer = /^(echo_|error_|packet_too_big)/.test(event) ?
+        icmpCounters :
+        /^(tx_fragmented|reassembled)/.test(event) ? counters : ndpCounters
+      layer.event(event)
     }
     const random = yield* fromEffectRandom
     const mac = eth.mac
