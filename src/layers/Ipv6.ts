@@ -613,9 +613,10 @@ export const make = (options: Ipv6Options = {}) =>
      * RFC 3810 §5.2: an MLDv2 Report joining `joined` (CHANGE_TO_EXCLUDE({}),
      * §6.1), hop limit 1, with a Router Alert in a Hop-by-Hop header (§5).
      */
-    const sendMldReport = (joined: ReadonlyArray<Ipv6Address>) => {
+    const sendMldReport = (joined: ReadonlyArray<Ipv6Address>, currentState = false) => {
+      if (joined.length === 0) return
       const src = linkLocalAddress() ?? UNSPECIFIED
-      const records = Ndp.joinRecords(joined)
+      const records = currentState ? Ndp.currentStateRecords(joined) : Ndp.joinRecords(joined)
       const mldLen = Ndp.mldv2ReportLen(records)
       const o = Eth.HEADER_LEN
       if (Ip6.HEADER_LEN + 8 + mldLen > eth.mtu) return counters.drop("mld_too_big")
@@ -940,6 +941,22 @@ export const make = (options: Ipv6Options = {}) =>
 
     // --- ICMPv6 receive ---------------------------------------------------------
 
+    /**
+     * RFC 3810 §7: a querier asks which groups we listen to; answer with the
+     * current state of our solicited-node groups (all of them for a general
+     * query, the one asked for a group-specific query), so a snooping switch
+     * keeps delivering Neighbor Solicitations to us. Answered at once rather
+     * than after a random part of the Maximum Response Delay: one host, few groups.
+     */
+    const mldQueryInput = (buffer: Uint8Array, offset: number, length: number, h: Ip6.Packet) => {
+      count("mld_query_rx")
+      // §5.1.14: a query must come from a link-local source with hop limit 1.
+      if (length < 24 || h.hopLimit !== 1 || !isLinkLocal(h.buffer, h.srcOffset)) return icmpCounters.drop("bad_mld_query")
+      const general = isUnspecified(buffer, offset + 8)
+      const asked = general ? groups : groups.filter((g) => ipv6Equals(g, 0, buffer, offset + 8))
+      sendMldReport(asked, true)
+    }
+
     const icmpInput = (buffer: Uint8Array, offset: number, length: number, h: Ip6.Packet, toTentative: boolean) => {
       icmpCounters.rx++
       const p = icmpView.wrap(buffer, offset, length)
@@ -982,6 +999,8 @@ export const make = (options: Ipv6Options = {}) =>
         case Icmpv6.Type.TimeExceeded:
         case Icmpv6.Type.ParamProblem:
           return errorInput(p, buffer)
+        case Icmpv6.Type.MldQuery:
+          return mldQueryInput(buffer, offset, length, h)
         case Icmpv6.Type.RouterSolicit:
         case Icmpv6.Type.RouterAdvert:
         case Icmpv6.Type.NeighborSolicit:

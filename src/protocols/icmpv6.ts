@@ -37,6 +37,7 @@ export const Type = {
   RouterAdvert: 134,
   NeighborSolicit: 135,
   NeighborAdvert: 136,
+  MldQuery: 130,
   Mldv2Report: 143
 } as const
 

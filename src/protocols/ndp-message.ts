@@ -329,6 +329,10 @@ export const solicitedNode = (address: Uint8Array): Uint8Array =>
 export const joinRecords = (groups: ReadonlyArray<Uint8Array>): ReadonlyArray<MldRecord> =>
   groups.map((group) => ({ recordType: RecordType.ChangeToExclude, group, sources: [] }))
 
+/** Records of the groups we listen to with no source filter: MODE_IS_EXCLUDE({}), the answer to a query (RFC 3810 §6.2). */
+export const currentStateRecords = (groups: ReadonlyArray<Uint8Array>): ReadonlyArray<MldRecord> =>
+  groups.map((group) => ({ recordType: RecordType.ModeIsExclude, group, sources: [] }))
+
 /** Bytes an MLDv2 Report with `records` takes. */
 export const mldv2ReportLen = (records: ReadonlyArray<MldRecord>): number =>
   records.reduce((n: number, r) => n + 20 + 16 * r.sources.length, field.MLD_RECORDS)
