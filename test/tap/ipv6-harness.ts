@@ -408,10 +408,16 @@ export const neighborSolicitFrame = (o: {
 // ---------------------------------------------------------------------------
 // The client side's IPv6 and radvd
 
-/** Namespaced sysctls (safe: they live and die with `ns`). */
+/**
+ * Namespaced sysctls (safe: they live and die with `ns`), written through
+ * /proc/sys, which shows the writer's own network namespace (no procps needed).
+ * Keys are dotted (`net.ipv6.conf.all.forwarding`); interface names in them must not contain dots.
+ */
 export const sysctl = async (ns: string, settings: Readonly<Record<string, string>>): Promise<void> => {
   for (const [key, value] of Object.entries(settings)) {
-    await runOk("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", `${key}=${value}`], { timeout: 5000 })
+    if (!/^net(\.[\w-]+)+$/.test(key)) throw new Error(`unexpected sysctl key ${JSON.stringify(key)}`)
+    const file = `/proc/sys/${key.replaceAll(".", "/")}`
+    await runOk("ip", ["netns", "exec", ns, "sh", "-c", `echo "$1" > "$2"`, "sh", value, file], { timeout: 5000 })
   }
 }
 

@@ -48,7 +48,7 @@ import {
   waitUntil
 } from "./ipv6-harness.js"
 
-const tools = ["ping", "tcpdump", "radvd", "python3", "nc", "curl", "sh", "sysctl"]
+const tools = ["ping", "tcpdump", "radvd", "python3", "nc", "curl", "sh"]
 
 const MiB = 1024 * 1024
 
