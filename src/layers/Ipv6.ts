@@ -21,7 +21,6 @@ import {
   interfaceIdFromMac,
   ipv6Equals,
   isLinkLocal,
-  isLoopback,
   isMulticast,
   isUnspecified,
   multicastMac,
@@ -38,6 +37,8 @@ import * as Ndp from "../protocols/ndp-message.js"
 import { NeighborCache, type NeighborAction, type NeighborCacheOptions } from "../protocols/neighbor-cache.js"
 import { Reassembler, type ReassemblyOptions } from "../protocols/reassembly.js"
 import { Slaac, type SlaacAction } from "../protocols/slaac.js"
+import { PathMtuCache } from "../protocols/ipv6/path-mtu.js"
+import { selectSource } from "../protocols/ipv6/source-selection.js"
 import type { LayerCounters } from "../runtime/Counters.js"
 import { PollLoop } from "../runtime/PollLoop.js"
 import { fromEffectRandom } from "../runtime/SeededRandom.js"
@@ -170,10 +171,6 @@ export const defaultReassembly: ReassemblyOptions = {
   maxBytes: 4 * 1024 * 1024
 }
 
-/** Path MTU entries kept at most (RFC 8201 §5.2: the cache is bounded). */
-const MAX_PMTU_ENTRIES = 256
-/** RFC 8201 §4: a lowered path MTU is forgotten after 10 minutes. */
-const PMTU_AGE_MILLIS = 10 * 60 * 1000
 /** On-link prefixes kept at most. */
 const MAX_ON_LINK = 16
 const INFINITE_LIFETIME = 0xffffffff
@@ -183,21 +180,6 @@ const keyOf = (b: Uint8Array, o = 0): string => {
   let k = ""
   for (let i = 0; i < 16; i++) k += HEX[b[o + i]!]
   return k
-}
-
-/** RFC 6724 §3.1 scope of a unicast or multicast address. */
-const scopeOf = (a: Uint8Array, o = 0): number => {
-  if (a[o] === 0xff) return a[o + 1]! & 0x0f
-  if (isLinkLocal(a, o) || isLoopback(a, o)) return 2
-  return 14
-}
-
-const commonPrefix = (a: Uint8Array, b: Uint8Array, bo: number): number => {
-  for (let i = 0; i < 16; i++) {
-    const x = a[i]! ^ b[bo + i]!
-    if (x !== 0) return i * 8 + Math.clz32(x) - 24
-  }
-  return 128
 }
 
 /** RFC 7217 §5 stable-privacy interface identifier: SHA-256(prefix | interface | secret | DAD counter). */
@@ -215,6 +197,7 @@ interface Own {
   readonly prefixLength: number
   readonly state: AddressInfo["state"]
   readonly origin: AddressOrigin
+  readonly deprecated: boolean
 }
 
 interface OnLinkPrefix {
@@ -293,8 +276,7 @@ export const make = (options: Ipv6Options = {}) =>
     let linkMtu = eth.mtu
     let dnsServers: ReadonlyArray<Ipv6Address> = []
     const onLink: Array<OnLinkPrefix> = []
-    const pmtu = new Map<string, { mtu: number; expiresAt: number }>()
-    let pmtuNext = Infinity
+    const pmtu = new PathMtuCache()
     const linkLocalReady = yield* Deferred.make<Ipv6Address, Ipv6Error>()
 
     // Error rate limit (RFC 4443 §2.4 (f)): a token bucket, as in the ICMPv4 layer.
@@ -332,7 +314,13 @@ export const make = (options: Ipv6Options = {}) =>
     const refresh = () => {
       const next: Array<Own> = []
       for (const a of slaac.addresses()) {
-        next.push({ address: a.address, prefixLength: a.prefixLength, state: a.state, origin: originOf(a.address) })
+        next.push({
+          address: a.address,
+          prefixLength: a.prefixLength,
+          state: a.state,
+          origin: originOf(a.address),
+          deprecated: a.state === "DEPRECATED"
+        })
       }
       all = next
       usable = next.filter((a) => a.state === "PREFERRED" || a.state === "DEPRECATED")
@@ -368,39 +356,9 @@ export const make = (options: Ipv6Options = {}) =>
       return false
     }
 
-    /** RFC 6724 §5 for one interface: same address, scope, not deprecated, longest matching prefix. */
-    const sourceFor = (dst: Uint8Array, dstOffset = 0): Ipv6Address | undefined => {
-      let best: Own | undefined
-      const ds = scopeOf(dst, dstOffset)
-      for (let i = 0; i < usable.length; i++) {
-        const c = usable[i]!
-        // Rule 1: the destination itself.
-        if (ipv6Equals(c.address, 0, dst, dstOffset)) return c.address
-        if (best === undefined) {
-          best = c
-          continue
-        }
-        // Rule 2: appropriate scope.
-        const sa = scopeOf(best.address)
-        const sb = scopeOf(c.address)
-        if (sa !== sb) {
-          if (sa < sb ? sa < ds : sb >= ds) best = c
-          continue
-        }
-        // Rule 3: avoid deprecated addresses.
-        const da = best.state === "DEPRECATED"
-        const db = c.state === "DEPRECATED"
-        if (da !== db) {
-          if (da) best = c
-          continue
-        }
-        // Rule 8: longest matching prefix (up to the prefix length).
-        const la = Math.min(commonPrefix(best.address, dst, dstOffset), best.prefixLength)
-        const lb = Math.min(commonPrefix(c.address, dst, dstOffset), c.prefixLength)
-        if (lb > la) best = c
-      }
-      return best?.address
-    }
+    /** RFC 6724 §5 for one interface. */
+    const sourceFor = (dst: Uint8Array, dstOffset = 0): Ipv6Address | undefined =>
+      selectSource(usable, dst, dstOffset)?.address
 
     // --- transmit -------------------------------------------------------------
 
@@ -417,11 +375,7 @@ export const make = (options: Ipv6Options = {}) =>
       writeIpv6(b, o + Ip6.field.DST, dst)
     }
 
-    const mtuFor = (dst: Uint8Array): number => {
-      if (pmtu.size === 0) return linkMtu
-      const e = pmtu.get(keyOf(dst))
-      return e === undefined ? linkMtu : Math.min(e.mtu, linkMtu)
-    }
+    const mtuFor = (dst: Uint8Array): number => pmtu.size === 0 ? linkMtu : pmtu.mtuFor(keyOf(dst), linkMtu)
 
     /**
      * Writes one packet (or fragment, when `fragId >= 0`) to `dstMac`, or
@@ -787,16 +741,7 @@ export const make = (options: Ipv6Options = {}) =>
       if (p.type === Icmpv6.Type.PacketTooBig) {
         // RFC 8201 §4: never below the IPv6 minimum MTU, never above the link's.
         mtu = Math.min(linkMtu, Math.max(Icmpv6.MIN_MTU, p.rest))
-        const key = keyOf(buffer, q + Ip6.field.DST)
-        const known = pmtu.get(key)
-        if (known === undefined || mtu < known.mtu) {
-          pmtu.delete(key)
-          if (pmtu.size >= MAX_PMTU_ENTRIES) pmtu.delete(pmtu.keys().next().value!)
-          const expiresAt = loop.time() + PMTU_AGE_MILLIS
-          pmtu.set(key, { mtu, expiresAt })
-          if (expiresAt < pmtuNext) pmtuNext = expiresAt
-          loop.unsafeWake()
-        }
+        if (pmtu.onPacketTooBig(keyOf(buffer, q + Ip6.field.DST), mtu, linkMtu, loop.time())) loop.unsafeWake()
         count("packet_too_big_rx")
       } else {
         count(`error_rx_${p.type}_${p.code}`)
@@ -1114,7 +1059,7 @@ export const make = (options: Ipv6Options = {}) =>
       return next
     }
     const pollAt = () =>
-      Math.min(slaac.pollAt(), neighbors.pollAt(), reassembler.pollAt(), onLinkPollAt(), pmtu.size > 0 ? pmtuNext : Infinity)
+      Math.min(slaac.pollAt(), neighbors.pollAt(), reassembler.pollAt(), onLinkPollAt(), pmtu.pollAt())
 
     yield* eth.register(Eth.EtherType.Ipv6, input)
     yield* loop.addTimer({
@@ -1132,13 +1077,7 @@ export const make = (options: Ipv6Options = {}) =>
           }
         }
         for (let i = onLink.length - 1; i >= 0; i--) if (onLink[i]!.validUntil <= now) onLink.splice(i, 1)
-        if (pmtu.size > 0 && pmtuNext <= now) {
-          pmtuNext = Infinity
-          for (const [k, e] of pmtu) {
-            if (e.expiresAt <= now) pmtu.delete(k)
-            else if (e.expiresAt < pmtuNext) pmtuNext = e.expiresAt
-          }
-        }
+        pmtu.poll(now)
       }
     })
 
