@@ -8,7 +8,7 @@ import { Data, Effect } from "effect"
 import * as Dhcp from "../layers/Dhcp.js"
 import * as Dns from "../layers/Dns.js"
 import * as Http from "../layers/Http.js"
-import { parseIpv6 } from "../protocols/ipv6-address.js"
+import { parseIpv6 } from "../protocols/ipv6/address.js"
 import { stackOptions } from "./options.js"
 import { awaitIpv6Source, cliStackLayer } from "./up.js"
 

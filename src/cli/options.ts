@@ -15,7 +15,7 @@ import {
   type Ipv4Cidr,
   type MacAddress
 } from "../protocols/address.js"
-import { isLinkLocal, isMulticast, isUnspecified, parseIpv6Cidr, type Ipv6Cidr } from "../protocols/ipv6-address.js"
+import { isLinkLocal, isMulticast, isUnspecified, parseIpv6Cidr, type Ipv6Cidr } from "../protocols/ipv6/address.js"
 import type { PollMode } from "../runtime/PollScheduler.js"
 
 const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))

@@ -11,7 +11,7 @@ import * as Dns from "../layers/Dns.js"
 import * as Icmp from "../layers/Icmp.js"
 import { Ipv6 } from "../layers/Ipv6.js"
 import { formatIp, parseIp, parseIpv4, type IpAddress } from "../protocols/address.js"
-import { parseIpv6 } from "../protocols/ipv6-address.js"
+import { parseIpv6 } from "../protocols/ipv6/address.js"
 import { stackOptions, type StackOptions } from "./options.js"
 import { cliStackLayer } from "./up.js"
 

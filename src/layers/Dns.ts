@@ -7,7 +7,7 @@
  */
 import { Context, Data, Deferred, Effect, Layer, Option, Queue } from "effect"
 import { formatIp, parseIp, parseIpv4, type IpAddress, type Ipv4Address } from "../protocols/address.js"
-import { ipv6Equals, parseIpv6 } from "../protocols/ipv6-address.js"
+import { ipv6Equals, parseIpv6 } from "../protocols/ipv6/address.js"
 import { tcpFrame } from "../protocols/dns/message.js"
 import type { AddressType } from "../protocols/dns/cache.js"
 import {

@@ -8,7 +8,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Data, Duration, Effect, Option, type Scope } from "effect"
 import { formatIp, type IpAddress, parseIpv4 } from "../protocols/address.js"
-import { parseIpv6 } from "../protocols/ipv6-address.js"
+import { parseIpv6 } from "../protocols/ipv6/address.js"
 import {
   formatHttpDate,
   type Header,

@@ -12,7 +12,7 @@ import { Context, Data, Deferred, Effect, Exit, Layer, Queue, type Scope } from 
 import type { MacAddress } from "../protocols/address.js"
 import * as Checksum from "../protocols/checksum.js"
 import * as Eth from "../protocols/ethernet.js"
-import * as Icmpv6 from "../protocols/icmpv6.js"
+import * as Icmpv6 from "../protocols/ipv6/icmpv6.js"
 import {
   ALL_MLDV2_ROUTERS,
   ALL_NODES,
@@ -30,13 +30,13 @@ import {
   writeIpv6,
   type Ipv6Address,
   type Ipv6Cidr
-} from "../protocols/ipv6-address.js"
-import * as Ip6 from "../protocols/ipv6.js"
+} from "../protocols/ipv6/address.js"
+import * as Ip6 from "../protocols/ipv6/header.js"
 import { isMalformed } from "../protocols/malformed.js"
-import * as Ndp from "../protocols/ndp-message.js"
-import { NeighborCache, type NeighborAction, type NeighborCacheOptions } from "../protocols/neighbor-cache.js"
+import * as Ndp from "../protocols/ipv6/ndp.js"
+import { NeighborCache, type NeighborAction, type NeighborCacheOptions } from "../protocols/ipv6/neighbor-cache.js"
 import { Reassembler, type ReassemblyOptions } from "../protocols/reassembly.js"
-import { Slaac, type SlaacAction } from "../protocols/slaac.js"
+import { Slaac, type SlaacAction } from "../protocols/ipv6/slaac.js"
 import { PathMtuCache } from "../protocols/ipv6/path-mtu.js"
 import { selectSource } from "../protocols/ipv6/source-selection.js"
 import type { LayerCounters } from "../runtime/Counters.js"

@@ -10,8 +10,8 @@ import { Context, Data, Effect, Layer, Option, Queue, Random, Schedule, Sink, St
 import { formatIpHost, type IpAddress, type Ipv4Address } from "../protocols/address.js"
 import * as Checksum from "../protocols/checksum.js"
 import type * as Ip from "../protocols/ipv4.js"
-import { formatIpv6 } from "../protocols/ipv6-address.js"
-import * as Ip6 from "../protocols/ipv6.js"
+import { formatIpv6 } from "../protocols/ipv6/address.js"
+import * as Ip6 from "../protocols/ipv6/header.js"
 import {
   defaultConfig,
   Event,

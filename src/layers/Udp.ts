@@ -8,7 +8,7 @@
 import { Context, Data, Effect, Layer, Queue, Stream, type Scope } from "effect"
 import { formatIpHost, type IpAddress } from "../protocols/address.js"
 import type * as Ip from "../protocols/ipv4.js"
-import * as Ip6 from "../protocols/ipv6.js"
+import * as Ip6 from "../protocols/ipv6/header.js"
 import * as UdpWire from "../protocols/udp.js"
 import type { LayerCounters } from "../runtime/Counters.js"
 import { PollLoop } from "../runtime/PollLoop.js"

@@ -3,7 +3,7 @@
  * number, a MAC address a 6-byte Uint8Array. Parsing text returns undefined
  * for bad input instead of throwing.
  */
-import { formatIpv6, parseIpv6 } from "./ipv6-address.js"
+import { formatIpv6, parseIpv6 } from "./ipv6/address.js"
 
 /** An IPv4 address as an unsigned 32-bit integer (network order value). */
 export type Ipv4Address = number

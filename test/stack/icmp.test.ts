@@ -12,7 +12,7 @@ import { Link, type LinkDevice } from "../../src/layers/Link.js"
 import { FaultInjector, MemoryLink } from "../../src/layers/link/index.js"
 import * as Stack from "../../src/layers/Stack.js"
 import { parseIpv4, parseMac } from "../../src/protocols/address.js"
-import { linkLocalFromMac, parseIpv6 } from "../../src/protocols/ipv6-address.js"
+import { linkLocalFromMac, parseIpv6 } from "../../src/protocols/ipv6/address.js"
 
 const ipA = parseIpv4("10.0.0.1")!
 const ipB = parseIpv4("10.0.0.2")!

@@ -5,8 +5,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect } from "effect"
 import type { LinkDevice } from "../../src/layers/Link.js"
-import { formatIpv6, solicitedNodeMulticast } from "../../src/protocols/ipv6-address.js"
-import * as Ip6 from "../../src/protocols/ipv6.js"
+import { formatIpv6, solicitedNodeMulticast } from "../../src/protocols/ipv6/address.js"
+import * as Ip6 from "../../src/protocols/ipv6/header.js"
 import { PollLoop } from "../../src/runtime/PollLoop.js"
 import {
   advance,

@@ -9,10 +9,10 @@ import { Ipv6, type Ipv6Options, type Ipv6Service } from "../../src/layers/Ipv6.
 import * as Stack from "../../src/layers/Stack.js"
 import { parseIpv4, parseMac } from "../../src/protocols/address.js"
 import * as Eth from "../../src/protocols/ethernet.js"
-import * as Icmpv6 from "../../src/protocols/icmpv6.js"
-import { linkLocalFromMac, multicastMac, parseIpv6 } from "../../src/protocols/ipv6-address.js"
-import * as Ip6 from "../../src/protocols/ipv6.js"
-import * as Ndp from "../../src/protocols/ndp-message.js"
+import * as Icmpv6 from "../../src/protocols/ipv6/icmpv6.js"
+import { linkLocalFromMac, multicastMac, parseIpv6 } from "../../src/protocols/ipv6/address.js"
+import * as Ip6 from "../../src/protocols/ipv6/header.js"
+import * as Ndp from "../../src/protocols/ipv6/ndp.js"
 
 export const stackMac = parseMac("02:00:00:00:00:02")!
 export const peerMac = parseMac("02:00:00:00:00:99")!

@@ -6,8 +6,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Checksum from "../../src/protocols/checksum.js"
-import { ALL_NODES, formatIpv6, multicastMac, solicitedNodeMulticast, UNSPECIFIED } from "../../src/protocols/ipv6-address.js"
-import * as Ip6 from "../../src/protocols/ipv6.js"
+import { ALL_NODES, formatIpv6, multicastMac, solicitedNodeMulticast, UNSPECIFIED } from "../../src/protocols/ipv6/address.js"
+import * as Ip6 from "../../src/protocols/ipv6/header.js"
 import { advance, frame6, ipv6Of, peerLl, received, stackLl, whole, withStack } from "./ipv6-helpers.js"
 
 /** An MLDv2 query for `group` (:: for a general query) from `src`, with hop limit `hopLimit` and a Router Alert. */

@@ -9,7 +9,7 @@ import { Link } from "../../src/layers/Link.js"
 import { MemoryLink } from "../../src/layers/link/index.js"
 import * as Stack from "../../src/layers/Stack.js"
 import { parseIpv4, parseMac } from "../../src/protocols/address.js"
-import { ALL_NODES, formatIpv6, linkLocalFromMac, solicitedNodeMulticast, UNSPECIFIED } from "../../src/protocols/ipv6-address.js"
+import { ALL_NODES, formatIpv6, linkLocalFromMac, solicitedNodeMulticast, UNSPECIFIED } from "../../src/protocols/ipv6/address.js"
 import { PollLoop } from "../../src/runtime/PollLoop.js"
 import {
   advance,

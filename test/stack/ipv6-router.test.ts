@@ -6,8 +6,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Ipv6Service } from "../../src/layers/Ipv6.js"
 import type { LinkDevice } from "../../src/layers/Link.js"
-import { ALL_NODES, formatIpv6, solicitedNodeMulticast } from "../../src/protocols/ipv6-address.js"
-import type * as Ndp from "../../src/protocols/ndp-message.js"
+import { ALL_NODES, formatIpv6, solicitedNodeMulticast } from "../../src/protocols/ipv6/address.js"
+import type * as Ndp from "../../src/protocols/ipv6/ndp.js"
 import { advance, ip6, ipv6Of, ndpFrame, peerLl, peerMac, received, settle, whole, withStack } from "./ipv6-helpers.js"
 
 const prefix = ip6("2001:db8:1::")

@@ -14,7 +14,7 @@ import { FaultInjector, MemoryLink } from "../../src/layers/link/index.js"
 import * as Stack from "../../src/layers/Stack.js"
 import * as Tcp from "../../src/layers/Tcp.js"
 import { parseMac } from "../../src/protocols/address.js"
-import { formatIpv6, isLinkLocal } from "../../src/protocols/ipv6-address.js"
+import { formatIpv6, isLinkLocal } from "../../src/protocols/ipv6/address.js"
 import { PollLoop } from "../../src/runtime/PollLoop.js"
 import { acceptOne, dropsOf, payload, readAll, sameBytes, simulate, writeAll } from "./tcp-sim-harness.js"
 

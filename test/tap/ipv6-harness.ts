@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Ethernet from "../../src/protocols/ethernet.js"
-import * as Ip6 from "../../src/protocols/ipv6.js"
+import * as Ip6 from "../../src/protocols/ipv6/header.js"
 import {
   formatIpv6,
   interfaceIdFromMac,
@@ -18,8 +18,8 @@ import {
   multicastMac,
   parseIpv6,
   solicitedNodeMulticast
-} from "../../src/protocols/ipv6-address.js"
-import * as Ndp from "../../src/protocols/ndp-message.js"
+} from "../../src/protocols/ipv6/address.js"
+import * as Ndp from "../../src/protocols/ipv6/ndp.js"
 import { describeExec, type DutEnvironment, type ExecResult, run, runOk, type TargetHandle } from "./harness.js"
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -4,7 +4,7 @@
  * itself, appropriate scope, not deprecated, longest matching prefix. Pure;
  * reads the destination in place.
  */
-import { ipv6Equals, isLinkLocal, isLoopback } from "../ipv6-address.js"
+import { ipv6Equals, isLinkLocal, isLoopback } from "./address.js"
 
 /** A candidate source: one of our usable addresses. */
 export interface SourceCandidate {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import * as fc from "effect/FastCheck"
-import * as Icmpv6 from "../../../src/protocols/icmpv6.js"
+import * as Icmpv6 from "../../../src/protocols/ipv6/icmpv6.js"
 import { isMalformed } from "../../../src/protocols/malformed.js"
 import { allMessages, arbitrarySlice, GLOBAL_R, LL_H, LL_R, message, ok, SLAAC_H, toHex, v6 } from "./frames.js"
 

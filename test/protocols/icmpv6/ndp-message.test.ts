@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest"
 import * as fc from "effect/FastCheck"
-import * as Icmpv6 from "../../../src/protocols/icmpv6.js"
+import * as Icmpv6 from "../../../src/protocols/ipv6/icmpv6.js"
 import { isMalformed } from "../../../src/protocols/malformed.js"
-import * as Ndp from "../../../src/protocols/ndp-message.js"
+import * as Ndp from "../../../src/protocols/ipv6/ndp.js"
 import { arbitrarySlice, fromHex, GLOBAL_R, LL_H, LL_R, MAC_H, MAC_R, message, ok, SLAAC_H, toHex, v6 } from "./frames.js"
 
 const emitted = (repr: Ndp.NdpRepr, src: Uint8Array, dst: Uint8Array): Uint8Array => {

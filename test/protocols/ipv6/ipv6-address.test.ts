@@ -5,7 +5,7 @@
  */
 import { FastCheck } from "effect"
 import { describe, expect, it } from "vitest"
-import * as A from "../../../src/protocols/ipv6-address.js"
+import * as A from "../../../src/protocols/ipv6/address.js"
 
 const bytes = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16))
 const arbitraryAddress = FastCheck.uint8Array({ minLength: 16, maxLength: 16 })

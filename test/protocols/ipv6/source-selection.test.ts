@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { parseIpv6 } from "../../../src/protocols/ipv6-address.js"
+import { parseIpv6 } from "../../../src/protocols/ipv6/address.js"
 import { commonPrefixLength, scopeOf, selectSource, type SourceCandidate } from "../../../src/protocols/ipv6/source-selection.js"
 
 const ip = (t: string) => parseIpv6(t)!

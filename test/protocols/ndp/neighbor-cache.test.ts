@@ -1,6 +1,6 @@
 import * as fc from "effect/FastCheck"
 import { describe, expect, it } from "vitest"
-import { type NeighborAction, NeighborCache, type NeighborCacheOptions } from "../../../src/protocols/neighbor-cache.js"
+import { type NeighborAction, NeighborCache, type NeighborCacheOptions } from "../../../src/protocols/ipv6/neighbor-cache.js"
 
 const addr = (last: number): Uint8Array => {
   const a = new Uint8Array(16)

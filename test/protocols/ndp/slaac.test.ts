@@ -1,6 +1,6 @@
 import * as fc from "effect/FastCheck"
 import { describe, expect, it } from "vitest"
-import { type RouterAdvertisementFields, Slaac, type SlaacAction, type SlaacOptions } from "../../../src/protocols/slaac.js"
+import { type RouterAdvertisementFields, Slaac, type SlaacAction, type SlaacOptions } from "../../../src/protocols/ipv6/slaac.js"
 
 const IID = new Uint8Array([0x00, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55])
 const LINK_LOCAL = new Uint8Array([0xfe, 0x80, 0, 0, 0, 0, 0, 0, ...IID])

@@ -5,9 +5,9 @@
  * says what to do with the packet: deliver, reassemble, drop, or answer with
  * an ICMPv6 parameter problem.
  */
-import { readIpv6, writeIpv6, type Ipv6Address } from "./ipv6-address.js"
-import { malformed, type Malformed } from "./malformed.js"
-import { checkedView, WireView } from "./view.js"
+import { readIpv6, writeIpv6, type Ipv6Address } from "./address.js"
+import { malformed, type Malformed } from "../malformed.js"
+import { checkedView, WireView } from "../view.js"
 
 /** Byte offsets of the fixed header fields. */
 export const field = {

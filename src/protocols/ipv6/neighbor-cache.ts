@@ -6,8 +6,8 @@
  * send comes out as `NeighborAction`s. Bounded: at most `maxEntries` entries and
  * `maxQueuedTotal` waiting packets.
  */
-import type { MacAddress } from "./address.js"
-import { macEquals } from "./address.js"
+import type { MacAddress } from "../address.js"
+import { macEquals } from "../address.js"
 
 /** A 16-byte IPv6 address. */
 type Ipv6Bytes = Uint8Array

@@ -5,7 +5,7 @@
  * ICMPv6 checksum the caller has verified; `emit` writes the checksum.
  */
 import * as Icmpv6 from "./icmpv6.js"
-import { malformed, type Malformed } from "./malformed.js"
+import { malformed, type Malformed } from "../malformed.js"
 
 /** Option types (RFC 4861 §4.6, RFC 8106 §5.1). */
 export const OptionType = {

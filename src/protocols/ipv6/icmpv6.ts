@@ -1,11 +1,11 @@
 /**
  * ICMP for IPv6 (RFC 4443): a zero-copy view whose checksum covers the IPv6
  * pseudo-header (RFC 8200 §8.1), and a `Repr` for echo and the error messages.
- * NDP and MLD messages parse here as `Other`; `ndp-message.ts` reads them.
+ * NDP and MLD messages parse here as `Other`; `ndp.ts` reads them.
  */
-import * as Checksum from "./checksum.js"
-import { malformed, type Malformed } from "./malformed.js"
-import { checkedView, WireView } from "./view.js"
+import * as Checksum from "../checksum.js"
+import { malformed, type Malformed } from "../malformed.js"
+import { checkedView, WireView } from "../view.js"
 
 /** Byte offsets of the fields. */
 export const field = { TYPE: 0, CODE: 1, CHECKSUM: 2, IDENT: 4, SEQ: 6, MTU: 4, POINTER: 4, DATA: 8 } as const
