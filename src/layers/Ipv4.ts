@@ -14,6 +14,7 @@ import type { LayerCounters } from "../runtime/Counters.js"
 import { PollLoop } from "../runtime/PollLoop.js"
 import { Arp } from "./Arp.js"
 import { Ethernet } from "./Ethernet.js"
+import { registerIn } from "./internal/registry.js"
 import { Ipv4Config, type Ipv4ConfigService } from "./Ipv4Config.js"
 
 /**
@@ -297,26 +298,8 @@ export const make = (options: Ipv4Options = {}) =>
 
     const service: Ipv4Service = {
       config,
-      register: (protocol, handler) =>
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            handlers[protocol] = handler
-          }),
-          () =>
-            Effect.sync(() => {
-              handlers[protocol] = undefined
-            })
-        ),
-      registerErrorHandler: (protocol, handler) =>
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            errorHandlers[protocol] = handler
-          }),
-          () =>
-            Effect.sync(() => {
-              errorHandlers[protocol] = undefined
-            })
-        ),
+      register: (protocol, handler) => registerIn(handlers, protocol, handler),
+      registerErrorHandler: (protocol, handler) => registerIn(errorHandlers, protocol, handler),
       unsafeDeliverError: (protocol, type, code, mtu, quote, off, len) =>
         errorHandlers[protocol]?.(type, code, mtu, quote, off, len),
       unsafeSetErrorReporter: (r) => {

@@ -43,6 +43,7 @@ import type { LayerCounters } from "../runtime/Counters.js"
 import { PollLoop } from "../runtime/PollLoop.js"
 import { fromEffectRandom } from "../runtime/SeededRandom.js"
 import { Ethernet } from "./Ethernet.js"
+import { registerIn } from "./internal/registry.js"
 import type { SendResult } from "./Ipv4.js"
 
 /**
@@ -1097,26 +1098,8 @@ export const make = (options: Ipv6Options = {}) =>
 
     const service: Ipv6Service = {
       enabled: true,
-      register: (nextHeader, handler) =>
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            handlers[nextHeader] = handler
-          }),
-          () =>
-            Effect.sync(() => {
-              handlers[nextHeader] = undefined
-            })
-        ),
-      registerErrorHandler: (nextHeader, handler) =>
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            errorHandlers[nextHeader] = handler
-          }),
-          () =>
-            Effect.sync(() => {
-              errorHandlers[nextHeader] = undefined
-            })
-        ),
+      register: (nextHeader, handler) => registerIn(handlers, nextHeader, handler),
+      registerErrorHandler: (nextHeader, handler) => registerIn(errorHandlers, nextHeader, handler),
       unsafeReportError: reportError,
       unsafeSend,
       unsafeSourceFor: (dst) => sourceFor(dst),

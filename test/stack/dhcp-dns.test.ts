@@ -6,7 +6,7 @@
  * first ACK, ...), and a discrete-event clock moves time to the next timer.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, type Context, Effect, Layer, Random, type Scope, Stream, TestClock } from "effect"
+import { Clock, type Context, Effect, Layer, Random, type Scope, Stream } from "effect"
 import * as Dhcp from "../../src/layers/Dhcp.js"
 import * as Dns from "../../src/layers/Dns.js"
 import { Ipv4Config } from "../../src/layers/Ipv4Config.js"
@@ -18,22 +18,12 @@ import { parseIpv4, parseMac } from "../../src/protocols/address.js"
 import * as DhcpMsg from "../../src/protocols/dhcp/message.js"
 import * as DnsMsg from "../../src/protocols/dns/message.js"
 import { isMalformed } from "../../src/protocols/malformed.js"
+import { driveTestClock as driveClock } from "./discrete-event.js"
 
 const serverIp = parseIpv4("10.9.0.1")!
 const leased = parseIpv4("10.9.0.50")!
 const webIp = parseIpv4("10.9.0.7")!
 
-/** Jump TestClock to the earliest pending sleep once everything has run. */
-const driveClock = Effect.forever(
-  Effect.gen(function*() {
-    for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
-    const sleeps = yield* TestClock.sleeps()
-    const now = yield* Clock.currentTimeMillis
-    let next = Infinity
-    for (const t of sleeps) if (t < next) next = t
-    yield* TestClock.adjust(Number.isFinite(next) ? Math.max(1, next - now) : 1)
-  })
-)
 
 interface ServerLog {
   readonly messages: Array<{ type: number; at: number }>

@@ -9,7 +9,7 @@
  * so a simulation of thousands of events spends most of its time idle; here
  * quiescence is exact and costs nothing.
  */
-import { Clock, Duration, Effect, Scheduler } from "effect"
+import { Clock, Duration, Effect, Scheduler, TestClock } from "effect"
 
 interface Sleeper {
   readonly at: number
@@ -220,3 +220,19 @@ export const run = <A, E, R>(
       Effect.withScheduler(sim.scheduler)
     )
   })
+
+/**
+ * For runs under TestClock instead of `run`: once every fiber has run, jump
+ * TestClock to the earliest pending sleep (a timer, a delayed frame).
+ * Forever; fork it.
+ */
+export const driveTestClock = Effect.forever(
+  Effect.gen(function*() {
+    for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+    const sleeps = yield* TestClock.sleeps()
+    const now = yield* Clock.currentTimeMillis
+    let next = Infinity
+    for (const t of sleeps) if (t < next) next = t
+    yield* TestClock.adjust(Number.isFinite(next) ? Math.max(1, next - now) : 1)
+  })
+)

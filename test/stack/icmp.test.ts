@@ -5,7 +5,7 @@
  * the hard failures that end the stream.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Clock, Context, Effect, Exit, Layer, Stream, TestClock, type Scope } from "effect"
+import { Chunk, Context, Effect, Exit, Layer, Stream, type Scope } from "effect"
 import * as Icmp from "../../src/layers/Icmp.js"
 import { Ipv6 } from "../../src/layers/Ipv6.js"
 import { Link, type LinkDevice } from "../../src/layers/Link.js"
@@ -13,6 +13,7 @@ import { FaultInjector, MemoryLink } from "../../src/layers/link/index.js"
 import * as Stack from "../../src/layers/Stack.js"
 import { parseIpv4, parseMac } from "../../src/protocols/address.js"
 import { linkLocalFromMac, parseIpv6 } from "../../src/protocols/ipv6/address.js"
+import { driveTestClock as driveClock } from "./discrete-event.js"
 
 const ipA = parseIpv4("10.0.0.1")!
 const ipB = parseIpv4("10.0.0.2")!
@@ -20,17 +21,6 @@ const macA = parseMac("02:00:00:00:00:01")!
 const macB = parseMac("02:00:00:00:00:02")!
 const llB = linkLocalFromMac(macB)
 
-/** Discrete-event clock: once every fiber has run, jump TestClock to the earliest pending sleep. Forever; fork it. */
-const driveClock = Effect.forever(
-  Effect.gen(function*() {
-    for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
-    const sleeps = yield* TestClock.sleeps()
-    const now = yield* Clock.currentTimeMillis
-    let next = Infinity
-    for (const t of sleeps) if (t < next) next = t
-    yield* TestClock.adjust(Number.isFinite(next) ? Math.max(1, next - now) : 1)
-  })
-)
 
 /** Drops IPv4 fragments after the first (offset ≠ 0) that `link` sends. */
 const dropLaterFragments = (link: LinkDevice): LinkDevice => ({

@@ -2,7 +2,7 @@
  * Helpers of the IPv6 stack tests: one stack facing a raw peer, or two stacks
  * over the in-memory link, and hand-built IPv6/ICMPv6/NDP frames.
  */
-import { Clock, Context, Effect, Layer, TestClock, type Scope } from "effect"
+import { Context, Effect, Layer, TestClock, type Scope } from "effect"
 import { Link, type LinkDevice } from "../../src/layers/Link.js"
 import { MemoryLink } from "../../src/layers/link/index.js"
 import { Ipv6, type Ipv6Options, type Ipv6Service } from "../../src/layers/Ipv6.js"
@@ -13,6 +13,7 @@ import * as Icmpv6 from "../../src/protocols/ipv6/icmpv6.js"
 import { linkLocalFromMac, multicastMac, parseIpv6 } from "../../src/protocols/ipv6/address.js"
 import * as Ip6 from "../../src/protocols/ipv6/header.js"
 import * as Ndp from "../../src/protocols/ipv6/ndp.js"
+import { driveTestClock as driveClock } from "./discrete-event.js"
 
 export const stackMac = parseMac("02:00:00:00:00:02")!
 export const peerMac = parseMac("02:00:00:00:00:99")!
@@ -40,17 +41,6 @@ export const advance = (ms: number, step = 100) =>
     }
   })
 
-/** Discrete-event clock for two stacks: jump to the earliest pending sleep, forever. */
-export const driveClock = Effect.forever(
-  Effect.gen(function*() {
-    for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
-    const sleeps = yield* TestClock.sleeps()
-    const now = yield* Clock.currentTimeMillis
-    let next = Infinity
-    for (const t of sleeps) if (t < next) next = t
-    yield* TestClock.adjust(Number.isFinite(next) ? Math.max(1, next - now) : 1)
-  })
-)
 
 /** A stack facing a raw peer; `f` gets the peer end, the stack's context and its IPv6 service. */
 export const withStack = <A, E>(
@@ -115,3 +105,5 @@ export const ipv6Of = (frames: ReadonlyArray<Uint8Array>) =>
     const ndp = icmp !== undefined ? Ndp.parse(f, 54, ip.payloadLength) : undefined
     return { frame: f, ip, icmp, ndp: ndp !== undefined && ndp._tag !== "Malformed" ? (ndp as Ndp.NdpRepr) : undefined }
   })
+
+export { driveClock }

@@ -5,7 +5,7 @@
  * with a bulk transfer both ways whose bytes are checked, a wire trace, and
  * a switch that makes both stacks vanish from the link.
  */
-import { Clock, Effect, Layer, Random, Stream, TestClock, type Context } from "effect"
+import { Clock, Effect, Layer, Random, Stream, type Context } from "effect"
 import { Link, type LinkDevice } from "../../src/layers/Link.js"
 import type { FaultOptions } from "../../src/layers/link/FaultInjector.js"
 import { FaultInjector, MemoryLink } from "../../src/layers/link/index.js"
@@ -111,20 +111,6 @@ export const twoStacks = (options: SimOptions) =>
 export const simulate = (seed: string) => <A, E, R>(e: Effect.Effect<A, E, R>) =>
   DiscreteEvent.run(() => e.pipe(Effect.withRandom(Random.make(seed))))
 
-/**
- * For runs under TestClock instead: once every fiber has run, jump TestClock
- * to the earliest pending sleep. Forever; fork it.
- */
-export const driveTestClock = Effect.forever(
-  Effect.gen(function*() {
-    for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
-    const sleeps = yield* TestClock.sleeps()
-    const now = yield* Clock.currentTimeMillis
-    let next = Infinity
-    for (const t of sleeps) if (t < next) next = t
-    yield* TestClock.adjust(Number.isFinite(next) ? Math.max(1, next - now) : 1)
-  })
-)
 
 /** Deterministic pseudo-random bytes (xorshift32), so misplaced bytes show. */
 const patternBytes = (length: number, seed: number): Uint8Array => {
@@ -287,3 +273,5 @@ export const bulkBothWays = (
     }
     return { result, A, B, client, server }
   })
+
+export { driveTestClock } from "./discrete-event.js"

@@ -4,7 +4,7 @@
  * other, and exchange UDP through the echo service, deterministically.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Layer, Random, TestClock, type Context, type Scope } from "effect"
+import { Effect, Layer, Random, type Context, type Scope } from "effect"
 import { udpEcho } from "../../src/cli/services.js"
 import * as Icmp from "../../src/layers/Icmp.js"
 import { Link } from "../../src/layers/Link.js"
@@ -14,6 +14,7 @@ import * as Stack from "../../src/layers/Stack.js"
 import * as Udp from "../../src/layers/Udp.js"
 import { parseIpv4, parseMac } from "../../src/protocols/address.js"
 import { PollLoop } from "../../src/runtime/PollLoop.js"
+import { driveTestClock as driveClock } from "./discrete-event.js"
 
 const ipA = parseIpv4("10.0.0.1")!
 const ipB = parseIpv4("10.0.0.2")!
@@ -37,20 +38,6 @@ const twoStacks = (faults: FaultOptions) =>
     return { stackA, stackB, fa, fb }
   })
 
-/**
- * Discrete-event clock: once every fiber has run, jump TestClock to the
- * earliest pending sleep (a timer, a delayed frame). Forever; fork it.
- */
-const driveClock = Effect.forever(
-  Effect.gen(function*() {
-    for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
-    const sleeps = yield* TestClock.sleeps()
-    const now = yield* Clock.currentTimeMillis
-    let next = Infinity
-    for (const t of sleeps) if (t < next) next = t
-    yield* TestClock.adjust(Number.isFinite(next) ? Math.max(1, next - now) : 1)
-  })
-)
 
 /** Retries `effect` up to `attempts` times; returns the result and how many tries it took. */
 const withRetries = <A, E, R>(effect: Effect.Effect<A, E, R>, attempts: number) =>

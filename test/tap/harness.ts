@@ -673,17 +673,17 @@ export const parsePing = (output: string): PingSummary | undefined => {
 
 /** The outcome of one UDP exchange from the client namespace. */
 export type UdpOutcome =
-  | { readonly kind: "reply"; readonly payload: Buffer; readonly sent: number }
+  | { readonly kind: "reply"; readonly payload: Buffer; readonly from: string; readonly sent: number }
   | { readonly kind: "error"; readonly code: string; readonly sent: number }
   | { readonly kind: "timeout"; readonly sent: number }
 
-// A connected UDP socket: replies must come from the DUT's address and port,
-// and an ICMP port unreachable surfaces as an ECONNREFUSED 'error' event.
+// A connected UDP socket (udp4 or udp6): replies must come from the DUT's address
+// and port, and an ICMP port unreachable surfaces as an ECONNREFUSED 'error' event.
 const udpClientScript = `
 const dgram = require("node:dgram")
-const [host, port, hex, perTryMs, tries] = process.argv.slice(1)
+const [host, port, hex, perTryMs, tries, family] = process.argv.slice(1)
 const payload = Buffer.from(hex, "hex")
-const socket = dgram.createSocket("udp4")
+const socket = dgram.createSocket(family === "6" ? "udp6" : "udp4")
 let sent = 0
 let timer
 const done = (result) => {
@@ -691,7 +691,7 @@ const done = (result) => {
   process.stdout.write(JSON.stringify({ ...result, sent }) + "\\n", () => process.exit(0))
 }
 socket.on("error", (e) => done({ error: e.code || String(e) }))
-socket.on("message", (m) => done({ reply: m.toString("hex") }))
+socket.on("message", (m, rinfo) => done({ reply: m.toString("hex"), from: rinfo.address }))
 const attempt = () => {
   if (sent >= Number(tries)) return done({ timeout: true })
   sent++
@@ -707,6 +707,10 @@ export interface UdpExchangeOptions {
   readonly perTryMs?: number
   /** Send at most this many times. Default 3. */
   readonly tries?: number
+  /** The address to send to (default the DUT's IPv4 address); a link-local IPv6 one takes `%ifname`. */
+  readonly host?: string
+  /** 6 for a udp6 socket (default 4). */
+  readonly family?: 4 | 6
 }
 
 /**
@@ -724,17 +728,28 @@ export const udpExchange = async (
   const tries = options.tries ?? 3
   const result = await target.exec(
     process.execPath,
-    ["-e", udpClientScript, target.dutIp, String(port), Buffer.from(payload).toString("hex"), String(perTryMs), String(tries)],
+    [
+      "-e",
+      udpClientScript,
+      options.host ?? target.dutIp,
+      String(port),
+      Buffer.from(payload).toString("hex"),
+      String(perTryMs),
+      String(tries),
+      String(options.family ?? 4)
+    ],
     { timeout: perTryMs * tries + 10_000 }
   )
   const line = result.stdout.trim().split("\n").pop() ?? ""
-  let parsed: { reply?: string; error?: string; timeout?: boolean; sent: number }
+  let parsed: { reply?: string; from?: string; error?: string; timeout?: boolean; sent: number }
   try {
     parsed = JSON.parse(line)
   } catch {
     throw new Error(`UDP client gave no result\n${describeExec(result)}`)
   }
-  if (parsed.reply !== undefined) return { kind: "reply", payload: Buffer.from(parsed.reply, "hex"), sent: parsed.sent }
+  if (parsed.reply !== undefined) {
+    return { kind: "reply", payload: Buffer.from(parsed.reply, "hex"), from: parsed.from ?? "", sent: parsed.sent }
+  }
   if (parsed.error !== undefined) return { kind: "error", code: parsed.error, sent: parsed.sent }
   return { kind: "timeout", sent: parsed.sent }
 }

@@ -20,7 +20,15 @@ import {
   solicitedNodeMulticast
 } from "../../src/protocols/ipv6/address.js"
 import * as Ndp from "../../src/protocols/ipv6/ndp.js"
-import { describeExec, type DutEnvironment, type ExecResult, run, runOk, type TargetHandle } from "./harness.js"
+import {
+  type DutEnvironment,
+  type ExecResult,
+  run,
+  runOk,
+  type TargetHandle,
+  udpExchange,
+  type UdpOutcome
+} from "./harness.js"
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -559,68 +567,18 @@ export const startRadvd = async (
 // ---------------------------------------------------------------------------
 // Clients
 
-// Like harness.ts's UDP client over udp6: a connected socket, so replies must
-// come from the DUT's address and port; ICMPv6 port unreachable → ECONNREFUSED.
-const udp6ClientScript = `
-const dgram = require("node:dgram")
-const [host, port, hex, perTryMs, tries] = process.argv.slice(1)
-const payload = Buffer.from(hex, "hex")
-const socket = dgram.createSocket("udp6")
-let sent = 0
-let timer
-const done = (result) => {
-  clearTimeout(timer)
-  process.stdout.write(JSON.stringify({ ...result, sent }) + "\\n", () => process.exit(0))
-}
-socket.on("error", (e) => done({ error: e.code || String(e) }))
-socket.on("message", (m, rinfo) => done({ reply: m.toString("hex"), from: rinfo.address }))
-const attempt = () => {
-  if (sent >= Number(tries)) return done({ timeout: true })
-  sent++
-  socket.send(payload, (e) => { if (e) done({ error: e.code || String(e) }) })
-  timer = setTimeout(attempt, Number(perTryMs))
-}
-socket.connect(Number(port), host, attempt)
-`
-
-/** The outcome of one UDP-over-IPv6 exchange. */
-export type Udp6Outcome =
-  | { readonly kind: "reply"; readonly payload: Buffer; readonly from: string; readonly sent: number }
-  | { readonly kind: "error"; readonly code: string; readonly sent: number }
-  | { readonly kind: "timeout"; readonly sent: number }
-
 /**
- * Sends `payload` from the client namespace to `[host]:port` (a link-local
- * `host` takes `%ifname`), resending up to `tries` times, and reports the
- * first reply, socket error or a timeout.
+ * Sends `payload` from the client namespace to `[host]:port` over udp6 (a
+ * link-local `host` takes `%ifname`), resending up to `tries` times, and
+ * reports the first reply, socket error or a timeout (harness.ts's `udpExchange`).
  */
-export const udp6Exchange = async (
+export const udp6Exchange = (
   t: TargetHandle,
   host: string,
   port: number,
   payload: Uint8Array,
   options: { readonly perTryMs?: number; readonly tries?: number } = {}
-): Promise<Udp6Outcome> => {
-  const perTryMs = options.perTryMs ?? 1000
-  const tries = options.tries ?? 3
-  const result = await t.exec(
-    process.execPath,
-    ["-e", udp6ClientScript, host, String(port), Buffer.from(payload).toString("hex"), String(perTryMs), String(tries)],
-    { timeout: perTryMs * tries + 10_000 }
-  )
-  const line = result.stdout.trim().split("\n").pop() ?? ""
-  let parsed: { reply?: string; from?: string; error?: string; sent: number }
-  try {
-    parsed = JSON.parse(line)
-  } catch {
-    throw new Error(`UDP client gave no result\n${describeExec(result)}`)
-  }
-  if (parsed.reply !== undefined) {
-    return { kind: "reply", payload: Buffer.from(parsed.reply, "hex"), from: parsed.from ?? "", sent: parsed.sent }
-  }
-  if (parsed.error !== undefined) return { kind: "error", code: parsed.error, sent: parsed.sent }
-  return { kind: "timeout", sent: parsed.sent }
-}
+): Promise<UdpOutcome> => udpExchange(t, port, payload, { ...options, host, family: 6 })
 
 /** `ping -6 -c COUNT -i 0.2 -W 2 ADDRESS` in the client namespace. */
 export const ping6 = (t: TargetHandle, address: string, count = 3): Promise<ExecResult> =>
