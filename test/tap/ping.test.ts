@@ -134,7 +134,7 @@ describeTap("isla ping", { tools: ["sh", "timeout", "dnsmasq"] }, () => {
       const result = await run(
         "ip",
         [
-          "netns", "exec", ns!, "timeout", "--preserve-status", "-s", "INT", "2",
+          "netns", "exec", ns!, "timeout", "--foreground", "--preserve-status", "-s", "INT", "2",
           process.execPath, cliPath, "ping", "--tap", "isla0", "--ip", islaCidr, "-i", "0.2", kernelIp
         ],
         { timeout: 20_000 }
