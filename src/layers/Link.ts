@@ -51,6 +51,14 @@ export interface LinkDevice {
   readonly spinMicros?: (() => number) | undefined
   /** The scheduler the poll loop should run under (the TAP's adaptive one); wrappers pass it through. */
   readonly scheduler?: Scheduler.Scheduler | undefined
+  /**
+   * True while `onFrame` runs for a frame whose TCP/UDP checksum the sender
+   * vouched for (a TAP with offloads: the local kernel marks its frames
+   * "checksum partial" or "data valid", as a NIC with checksum offload
+   * does), so the transport layers skip verifying it. Read it only inside
+   * `onFrame`; absent: verify everything.
+   */
+  readonly rxChecksumValid?: boolean | undefined
 }
 
 /** Why a link could not be opened or stopped working. */

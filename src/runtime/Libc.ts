@@ -14,8 +14,16 @@ export const C = {
   EFD_NONBLOCK: 0o4000,
   EFD_CLOEXEC: 0o2000000,
   TUNSETIFF: 0x400454ca,
+  TUNSETOFFLOAD: 0x400454d0,
+  TUNSETVNETHDRSZ: 0x400454d8,
   IFF_TAP: 0x0002,
   IFF_NO_PI: 0x1000,
+  IFF_VNET_HDR: 0x4000,
+  TUN_F_CSUM: 0x01,
+  TUN_F_TSO4: 0x02,
+  TUN_F_TSO6: 0x04,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM: 0x01,
+  VIRTIO_NET_HDR_F_DATA_VALID: 0x02,
   IFF_MULTI_QUEUE: 0x0100,
   IFF_UP: 0x1,
   SIOCGIFFLAGS: 0x8913,
@@ -46,6 +54,8 @@ export interface Libc {
   readonly read: (fd: number, buf: Uint8Array, n: number) => number
   readonly write: (fd: number, buf: Uint8Array, n: number) => number
   readonly ioctlPtr: (fd: number, request: number, arg: Uint8Array) => number
+  /** ioctl with an integer argument passed by value (TUNSETOFFLOAD). */
+  readonly ioctlInt: (fd: number, request: number, arg: number) => number
   readonly socket: (domain: number, type: number, protocol: number) => number
   readonly poll: (fds: Uint8Array, nfds: number, timeoutMs: number) => number
   readonly pollAsync: (fds: Uint8Array, nfds: number, timeoutMs: number, cb: (err: unknown, n: number) => void) => void
@@ -70,6 +80,7 @@ export const libc = (): Libc => {
     read: lib.func("long read(int fd, void *buf, unsigned long n)") as Libc["read"],
     write: lib.func("long write(int fd, const void *buf, unsigned long n)") as Libc["write"],
     ioctlPtr: (fd, request, arg) => ioctl(fd, request, "void *", arg) as number,
+    ioctlInt: (fd, request, arg) => ioctl(fd, request, "unsigned long", arg) as number,
     socket: lib.func("int socket(int domain, int type, int protocol)") as Libc["socket"],
     poll: poll as Libc["poll"],
     pollAsync: (fds, nfds, timeout, cb) => poll.async(fds, nfds, timeout, cb),

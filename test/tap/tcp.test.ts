@@ -12,8 +12,9 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import { describeExec, describeTap, type ExecResult, itIslaOnly, type TargetHandle, useTarget } from "./harness.js"
+import { injectFrames } from "./ipv6-harness.js"
 
-const tools = ["nc", "socat", "ss", "sh", "head"]
+const tools = ["nc", "socat", "ss", "sh", "head", "curl", "python3"]
 
 /** Isla as a TCP client over a TAP of its own (the active-open test). */
 const tcpClientPath = fileURLToPath(new URL("./tcp-client.mjs", import.meta.url))
@@ -285,6 +286,46 @@ describeTap("tcp", { tools }, () => {
       expect(info, ss).toMatch(/(^|\s)wscale:\d+,\d+(\s|$)/)
       expect(info, ss).toMatch(/(^|\s)mss:\d+/)
     })
+
+    itIslaOnly(
+      "takes the kernel's TSO segments whole (virtio-net offload), yet drops a frame whose UDP checksum is wrong",
+      async () => {
+        const t = target()
+        const metric = async (pattern: RegExp) => {
+          const r = await t.exec("curl", ["-s", `http://${t.dutIp}/metrics`])
+          return Number(pattern.exec(r.stdout)?.[1] ?? 0)
+        }
+        // After the 200 MB above: the kernel sent segments larger than the MTU, each read whole.
+        const large = await metric(/^isla_events_total\{layer="ethernet",event="large_frame_rx"\} (\d+)/m)
+        log(`frames past the MTU (TSO segments) so far: ${large}`)
+        expect(large).toBeGreaterThan(0)
+        // A UDP datagram to the echo port with a wrong checksum, put on the wire by a packet
+        // socket (no offload: the TAP marks it unchecked), is dropped and counted, not echoed.
+        const badBefore = await metric(/^isla_frames_dropped_total\{layer="udp",reason="bad_checksum"\} (\d+)/m)
+        const mac = (text: string) => Uint8Array.from(text.split(":").map((h) => parseInt(h, 16)))
+        const hostMac = (await t.exec("cat", [`/sys/class/net/${t.hostIfname}/address`])).stdout.trim()
+        const ip = (text: string) => text.split(".").map(Number)
+        const payload = Buffer.from("checksum")
+        const frame = new Uint8Array(14 + 20 + 8 + payload.length)
+        frame.set(mac(t.ready["mac"]!), 0)
+        frame.set(mac(hostMac), 6)
+        frame.set([0x08, 0x00], 12)
+        const ipHeader = [0x45, 0, 0, 20 + 8 + payload.length, 0, 1, 0x40, 0, 64, 17, 0, 0, ...ip(t.hostIp), ...ip(t.dutIp)]
+        let sum = 0
+        for (let i = 0; i < 20; i += 2) sum += (ipHeader[i]! << 8) | ipHeader[i + 1]!
+        while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16)
+        ipHeader[10] = (~sum >>> 8) & 0xff
+        ipHeader[11] = ~sum & 0xff
+        frame.set(ipHeader, 14)
+        frame.set([0x9c, 0x40, 0, 7, 0, 8 + payload.length, 0x12, 0x34], 34)
+        frame.set(payload, 42)
+        await injectFrames(t.ns, t.hostIfname, [frame])
+        await sleep(300)
+        const badAfter = await metric(/^isla_frames_dropped_total\{layer="udp",reason="bad_checksum"\} (\d+)/m)
+        expect(badAfter - badBefore).toBe(1)
+      },
+      30_000
+    )
 
     itIslaOnly(
       "connects out with Tcp.connect to a socat echo listener and moves 1 MB both ways",

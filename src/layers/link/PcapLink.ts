@@ -179,6 +179,9 @@ export const wrap = (link: LinkDevice, path: string): Effect.Effect<PcapLinkDevi
       },
       get failure() {
         return link.failure
+      },
+      get rxChecksumValid() {
+        return link.rxChecksumValid
       }
     }
     return device
