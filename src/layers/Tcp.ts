@@ -462,7 +462,12 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
         c.consume(c.readable)
         c.dispatch(now, e.emit)
       }
-      if (c.state === "TimeWait" && c.readable === 0) c.recvBuffer.release()
+      if (c.state === "TimeWait") {
+        if (c.readable === 0) c.recvBuffer.release()
+        // The user closed it: the entry no longer needs the socket (its Streams, Sinks, closures);
+        // a TIME-WAIT connection then holds a few hundred bytes, not kilobytes.
+        if (e.discardInput && e.readWaiter === undefined && e.writeWaiter === undefined) e.socket = undefined
+      }
       const ev = c.events
       if (ev !== 0) {
         c.events = 0

@@ -11,6 +11,8 @@ export interface SackBlock {
   end: number
 }
 
+const NO_RANGES = new Float64Array(0)
+
 /** Default `maxRanges`: separate out-of-order ranges an `Assembler` holds. */
 export const DEFAULT_MAX_RANGES = 32
 
@@ -26,19 +28,17 @@ export class Assembler {
   /** Separate ranges past offset 0 held at most. */
   readonly maxRanges: number
   // One slot more than `maxRanges`, for a range at offset 0 awaiting `removeFront`.
-  private readonly starts: Float64Array
-  private readonly ends: Float64Array
+  // Allocated at the first out-of-order segment: most connections never see one.
+  private starts: Float64Array = NO_RANGES
+  private ends: Float64Array = NO_RANGES
   /** `clock` value of the last `add` that touched each range; unique per range. */
-  private readonly stamps: Float64Array
+  private stamps: Float64Array = NO_RANGES
   private count = 0
   private held = 0
   private clock = 0
 
   constructor(maxRanges: number = DEFAULT_MAX_RANGES) {
     this.maxRanges = Number.isNaN(maxRanges) ? DEFAULT_MAX_RANGES : Math.max(1, Math.floor(maxRanges))
-    this.starts = new Float64Array(this.maxRanges + 1)
-    this.ends = new Float64Array(this.maxRanges + 1)
-    this.stamps = new Float64Array(this.maxRanges + 1)
   }
 
   /** True when no range is held. */
@@ -66,6 +66,11 @@ export class Assembler {
   add(offset: number, length: number): boolean {
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0) return false
     if (length === 0) return true
+    if (this.starts.length === 0) {
+      this.starts = new Float64Array(this.maxRanges + 1)
+      this.ends = new Float64Array(this.maxRanges + 1)
+      this.stamps = new Float64Array(this.maxRanges + 1)
+    }
     const end = offset + length
     const starts = this.starts
     const ends = this.ends

@@ -23,6 +23,8 @@ export const DEFAULT_MAX_SACK_RANGES = 64
 
 const validMss = (mss: number): boolean => Number.isFinite(mss) && mss >= 1
 
+const NO_RANGES = new Uint32Array(0)
+
 /**
  * SACKed ranges above snd.una, kept sorted, disjoint and non-adjacent
  * (touching ranges merge), at most `maxRanges` of them. When full, a range
@@ -34,8 +36,9 @@ const validMss = (mss: number): boolean => Number.isFinite(mss) && mss >= 1
 export class SackScoreboard {
   /** Separate ranges held at most. */
   readonly maxRanges: number
-  private readonly starts: Uint32Array
-  private readonly ends: Uint32Array
+  // Allocated at the first SACK block: most connections never see one.
+  private starts: Uint32Array = NO_RANGES
+  private ends: Uint32Array = NO_RANGES
   private count = 0
   private total = 0
   /** snd.una as of the latest `reset` or `update`; every range lies above it. */
@@ -43,8 +46,6 @@ export class SackScoreboard {
 
   constructor(maxRanges: number = DEFAULT_MAX_SACK_RANGES) {
     this.maxRanges = Number.isNaN(maxRanges) ? DEFAULT_MAX_SACK_RANGES : Math.max(1, Math.min(4096, Math.floor(maxRanges)))
-    this.starts = new Uint32Array(this.maxRanges)
-    this.ends = new Uint32Array(this.maxRanges)
   }
 
   /** SACKed bytes above snd.una. */
@@ -266,6 +267,10 @@ export class SackScoreboard {
       j++
     }
     const merged = j - i
+    if (this.starts.length === 0) {
+      this.starts = new Uint32Array(this.maxRanges)
+      this.ends = new Uint32Array(this.maxRanges)
+    }
     if (merged === 0) {
       if (this.count >= this.maxRanges) {
         if (i === this.count) return 0 // above every range: keep the lower ones
