@@ -6,8 +6,8 @@
  * connections emit into IPv4 datagrams. Users get `Tcp.listen`, `Tcp.serve`
  * and `Tcp.connect`, with a connection's bytes as a Stream and a Sink.
  */
-import { Context, Data, Effect, Layer, Option, Queue, Random, Schedule, Sink, Stream, type Scope } from "effect"
-import { formatIpHost, type IpAddress, type Ipv4Address } from "../protocols/address.js"
+import { Context, Data, Effect, Layer, Queue, Random, Schedule, Stream, type Option, type Scope, type Sink } from "effect"
+import type { IpAddress } from "../protocols/address.js"
 import * as Checksum from "../protocols/checksum.js"
 import type * as Ip from "../protocols/ipv4.js"
 import { formatIpv6 } from "../protocols/ipv6/address.js"
@@ -18,7 +18,6 @@ import {
   makeSegmentIn,
   TcpConnection,
   type ConnectionConfig,
-  type ConnectionError,
   type SegmentOut,
   type State
 } from "../protocols/tcp/connection.js"
@@ -31,6 +30,8 @@ import { PollLoop } from "../runtime/PollLoop.js"
 import { TimerHeap } from "../runtime/TimerHeap.js"
 import { Ipv4 } from "./Ipv4.js"
 import { Ipv6 } from "./Ipv6.js"
+import { key6Of, TcpDemux } from "./internal/tcp-demux.js"
+import { failure, makeEntry, makeSocket, type Entry, type Listener, type SocketDeps } from "./internal/tcp-socket.js"
 
 /** A TCP endpoint. */
 export interface Endpoint {
@@ -145,18 +146,6 @@ export interface TcpTotals {
   readonly challengeAcks: number
 }
 
-const totalKeys = [
-  "segmentsIn",
-  "segmentsOut",
-  "retransmits",
-  "fastRetransmits",
-  "rtoExpiries",
-  "sackRecoveries",
-  "outOfOrderBytes",
-  "zeroWindowProbes",
-  "challengeAcks"
-] as const
-
 /** The TCP layer's service. */
 export interface TcpService {
   /** Listens on `port`; the Stream yields accepted connections. The listener closes with the scope. */
@@ -214,52 +203,6 @@ export interface TcpLayerOptions {
   readonly connection?: Partial<ConnectionConfig>
 }
 
-interface Entry {
-  readonly conn: TcpConnection
-  readonly localAddr: IpAddress
-  readonly localPort: number
-  readonly remoteAddr: IpAddress
-  readonly remotePort: number
-  readonly pseudo: number
-  /** The IPv6 demux key; undefined for IPv4. */
-  readonly key6: string | undefined
-  listener: Listener | undefined
-  timerAt: number
-  readWaiter: (() => void) | undefined
-  writeWaiter: (() => void) | undefined
-  openWaiter: (() => void) | undefined
-  /** The user closed the socket: unread input is thrown away. */
-  discardInput: boolean
-  socket: TcpSocket | undefined
-  /** Waiting in `deferred` for the end of the receive burst. */
-  deferred: boolean
-  /** `emit` bound to this entry once, for `dispatch` (no closure per call). */
-  emit: (seg: SegmentOut) => void
-}
-
-interface Listener {
-  readonly port: number
-  readonly queue: Queue.Queue<TcpSocket>
-  readonly synBacklog: number
-  readonly config: ConnectionConfig
-  halfOpen: number
-}
-
-const errorReason = (e: ConnectionError | undefined): TcpError["reason"] => {
-  switch (e) {
-    case "Refused":
-      return "ConnectionRefused"
-    case "Reset":
-      return "ConnectionReset"
-    case "TimedOut":
-      return "ConnectionTimedOut"
-    case "Aborted":
-      return "ConnectionAborted"
-    default:
-      return "ConnectionClosed"
-  }
-}
-
 const DONT_FRAGMENT = { dontFragment: true } as const
 
 /** Builds the TCP layer and wires it to IPv4. */
@@ -295,85 +238,15 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       return { ...c, mss: Math.min(c.mss, mss), pathMss: mss }
     }
 
-    // Demux: local port → (remote address · 65536 + remote port) → entry; IPv6 by a string key.
-    const table = new Map<number, Map<number, Entry>>()
-    const table6 = new Map<string, Entry>()
+    const demux = new TcpDemux()
     const listeners = new Map<number, Listener>()
     const timers = new TimerHeap<Entry>()
-    let connectionCount = 0
     let nextEphemeral = 32768 + (Math.floor(loop.time() * 7) % 28000)
 
     const segIn = makeSegmentIn()
     const view = new Segment.Packet(new Uint8Array(0), 0, 0)
     const scratch = new Uint8Array(0x10000 + 64)
     const rstOptions = Segment.makeOptions()
-
-    const lookup4 = (localPort: number, remoteAddr: Ipv4Address, remotePort: number) =>
-      table.get(localPort)?.get(remoteAddr * 65536 + remotePort)
-
-    /** The IPv6 key: ports and both addresses in hex (addresses read in place). */
-    const key6Of = (localPort: number, local: Uint8Array, lo: number, remote: Uint8Array, ro: number, remotePort: number) => {
-      let k = `${localPort}.${remotePort}.`
-      for (let i = 0; i < 16; i++) k += HEX[remote[ro + i]!]
-      for (let i = 0; i < 16; i++) k += HEX[local[lo + i]!]
-      return k
-    }
-
-    /** Any connection using `localPort` towards `remote`: port availability for `connect`. */
-    const lookup = (localPort: number, local: IpAddress, remote: IpAddress, remotePort: number) =>
-      typeof remote === "number" ?
-        lookup4(localPort, remote, remotePort) :
-        table6.get(key6Of(localPort, local as Uint8Array, 0, remote, 0, remotePort))
-
-    const forEachEntry = (f: (e: Entry) => void) => {
-      for (const m of table.values()) for (const e of m.values()) f(e)
-      for (const e of table6.values()) f(e)
-    }
-
-    const insert = (e: Entry) => {
-      if (e.key6 !== undefined) {
-        table6.set(e.key6, e)
-        connectionCount++
-        return
-      }
-      let m = table.get(e.localPort)
-      if (!m) {
-        m = new Map()
-        table.set(e.localPort, m)
-      }
-      m.set((e.remoteAddr as number) * 65536 + e.remotePort, e)
-      connectionCount++
-    }
-
-    const remove = (e: Entry) => {
-      const m = e.key6 === undefined ? table.get(e.localPort) : undefined
-      if (e.key6 !== undefined) {
-        if (table6.get(e.key6) === e) {
-          table6.delete(e.key6)
-          connectionCount--
-        }
-      } else if (m?.get((e.remoteAddr as number) * 65536 + e.remotePort) === e) {
-        m.delete((e.remoteAddr as number) * 65536 + e.remotePort)
-        if (m.size === 0) table.delete(e.localPort)
-        connectionCount--
-      }
-      if (e.listener) {
-        e.listener.halfOpen--
-        e.listener = undefined
-      }
-      for (const k of totalKeys) closedTotals[k] += e.conn.stats[k]
-    }
-    const closedTotals = {
-      segmentsIn: 0,
-      segmentsOut: 0,
-      retransmits: 0,
-      fastRetransmits: 0,
-      rtoExpiries: 0,
-      sackRecoveries: 0,
-      outOfOrderBytes: 0,
-      zeroWindowProbes: 0,
-      challengeAcks: 0
-    }
 
     /** Sends one segment of `e`'s connection. */
     const emit = (e: Entry, seg: SegmentOut): void => {
@@ -489,7 +362,11 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
         if (ev & Event.Closed) wake(e, "open")
       }
       if (c.state === "Closed") {
-        remove(e)
+        demux.remove(e)
+        if (e.listener) {
+          e.listener.halfOpen--
+          e.listener = undefined
+        }
         return
       }
       schedule(e)
@@ -510,30 +387,8 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       localPort: number,
       remoteAddr: IpAddress,
       remotePort: number
-    ): Entry => {
-      const e: Entry = {
-      conn,
-      localAddr,
-      localPort,
-      remoteAddr,
-      remotePort,
-      pseudo: pseudoOf(localAddr, remoteAddr),
-      key6: typeof remoteAddr === "number" ?
-        undefined :
-        key6Of(localPort, localAddr as Uint8Array, 0, remoteAddr, 0, remotePort),
-      listener: undefined,
-      timerAt: Infinity,
-      readWaiter: undefined,
-      writeWaiter: undefined,
-      openWaiter: undefined,
-      discardInput: false,
-      socket: undefined,
-      deferred: false,
-      emit: () => {}
-      }
-      e.emit = (seg) => emit(e, seg)
-      return e
-    }
+    ) =>
+      makeEntry(conn, localAddr, localPort, remoteAddr, remotePort, pseudoOf(localAddr, remoteAddr), emit)
 
     /** The 4-tuple's bytes for ISNs and cookies (RFC 6528). */
     const tupleOf = (localAddr: IpAddress, localPort: number, remoteAddr: IpAddress, remotePort: number) =>
@@ -554,7 +409,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       const dport = view.dstPort
       if (flags & Segment.Flags.RST) return
       if (flags & Segment.Flags.SYN && !(flags & Segment.Flags.ACK)) {
-        if (l.halfOpen < l.synBacklog && connectionCount < maxConnections) {
+        if (l.halfOpen < l.synBacklog && demux.count < maxConnections) {
           const iss = isnFor(dst, dport, src, sport, now)
           const cfg = typeof src === "number" ? l.config : config6(l.config, src)
           const conn = new TcpConnection(cfg, iss, now, iss ^ 0x5a5a5a5a)
@@ -563,7 +418,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
           const e = newEntry(conn, dst, dport, src, sport)
           e.listener = l
           l.halfOpen++
-          insert(e)
+          demux.insert(e)
           settle(e, now)
           return
         }
@@ -611,7 +466,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
           seqAdd(segIn.ack, -1 | 0),
           Math.floor(now / 1000)
         )
-        if (mss !== undefined && connectionCount < maxConnections) {
+        if (mss !== undefined && demux.count < maxConnections) {
           const o = segIn.options
           const decoded = o.timestamp ? decodeTimestamp(o.tsEcr) : undefined
           const cfg = typeof src === "number" ? l.config : config6(l.config, src)
@@ -621,7 +476,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
           const e = newEntry(conn, dst, dport, src, sport)
           e.listener = l
           l.halfOpen++
-          insert(e)
+          demux.insert(e)
           conn.input(segIn, now)
           settle(e, now)
           return
@@ -693,7 +548,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       }
       if (!readSegment(p, buffer)) return
       const now = loop.time()
-      const e = table6.get(key6Of(p.dstPort, hb, dOff, hb, so, p.srcPort))
+      const e = demux.lookup6(key6Of(p.dstPort, hb, dOff, hb, so, p.srcPort))
       if (e !== undefined && e.conn.state !== "Closed") return onConnection(e, now)
       const l = listeners.get(p.dstPort)
       if (l !== undefined && ipv6.unsafeIsOurs(hb, dOff)) return onListener(l, header.src, header.dst, now)
@@ -714,7 +569,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       }
       if (!readSegment(p, buffer)) return
       const now = loop.time()
-      const e = lookup4(p.dstPort, src, p.srcPort)
+      const e = demux.lookup4(p.dstPort, src, p.srcPort)
       if (e !== undefined && e.conn.state !== "Closed") return onConnection(e, now)
       const l = listeners.get(p.dstPort)
       if (l !== undefined && dst === ipv4.config.address) return onListener(l, src, dst, now)
@@ -744,7 +599,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       const localPort = (quote[t]! << 8) | quote[t + 1]!
       const remotePort = (quote[t + 2]! << 8) | quote[t + 3]!
       const seq = ((quote[t + 4]! << 24) | (quote[t + 5]! << 16) | (quote[t + 6]! << 8) | quote[t + 7]!) >>> 0
-      const e = lookup4(localPort, remote, remotePort)
+      const e = demux.lookup4(localPort, remote, remotePort)
       if (e === undefined) return
       const now = loop.time()
       if (type === 3 && code === 4) {
@@ -762,7 +617,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       const localPort = (quote[t]! << 8) | quote[t + 1]!
       const remotePort = (quote[t + 2]! << 8) | quote[t + 3]!
       const seq = ((quote[t + 4]! << 24) | (quote[t + 5]! << 16) | (quote[t + 6]! << 8) | quote[t + 7]!) >>> 0
-      const e = table6.get(key6Of(localPort, quote, q + 8, quote, q + 24, remotePort))
+      const e = demux.lookup6(key6Of(localPort, quote, q + 8, quote, q + 24, remotePort))
       if (e === undefined) return
       const now = loop.time()
       if (type === 2) {
@@ -793,7 +648,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
     // finish while the poll loop still runs, then RST for what is left.
     const open = () => {
       const list: Array<Entry> = []
-      forEachEntry((e) => {
+      demux.forEach((e) => {
         if (e.conn.state !== "Closed" && e.conn.state !== "TimeWait") list.push(e)
       })
       return list
@@ -826,112 +681,11 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       ...(o?.keepalive !== undefined ? { keepalive: o.keepalive } : {})
     })
 
-    const failure = (e: Entry) =>
-      new TcpError({
-        reason: errorReason(e.conn.error),
-        message: `connection to ${formatIpHost(e.remoteAddr)}:${e.remotePort}: ${e.conn.error ?? "closed"}`
-      })
-
+    const socketDeps: SocketDeps = { settle, time: () => loop.time() }
     /** The user-facing socket of an entry (made once). */
     const socketOf = (e: Entry): TcpSocket => {
-      if (e.socket) return e.socket
-      const c = e.conn
-      const read: Effect.Effect<Option.Option<Uint8Array>, TcpError> = Effect.suspend(() => {
-        const n = c.readable
-        if (n > 0) {
-          const chunk = new Uint8Array(Math.min(n, 65536))
-          c.recv(chunk, 0, chunk.length)
-          settle(e, loop.time())
-          return Effect.succeed(Option.some(chunk))
-        }
-        if (c.finReceived) return Effect.succeed(Option.none())
-        if (c.state === "Closed") {
-          return c.error === undefined ? Effect.succeed(Option.none()) : Effect.fail(failure(e))
-        }
-        return Effect.async<void>((resume) => {
-          e.readWaiter = () => resume(Effect.void)
-          return Effect.sync(() => {
-            e.readWaiter = undefined
-          })
-        }).pipe(Effect.zipRight(read))
-      })
-      const write = (data: Uint8Array): Effect.Effect<void, TcpError> =>
-        Effect.suspend(() => {
-          let offset = 0
-          const step: Effect.Effect<void, TcpError> = Effect.suspend(() => {
-            if (c.state === "Closed" || !c.canSend || c.finQueued) {
-              return Effect.fail(
-                c.error !== undefined ?
-                  failure(e) :
-                  new TcpError({ reason: "ConnectionClosed", message: "the connection is closed for writing" })
-              )
-            }
-            offset += c.send(data, offset, data.length - offset)
-            settle(e, loop.time())
-            if (offset >= data.length) return Effect.void
-            return Effect.async<void>((resume) => {
-              e.writeWaiter = () => resume(Effect.void)
-              return Effect.sync(() => {
-                e.writeWaiter = undefined
-              })
-            }).pipe(Effect.zipRight(step))
-          })
-          return step
-        })
-      const socket: TcpSocket = {
-        local: { address: e.localAddr, port: e.localPort },
-        remote: { address: e.remoteAddr, port: e.remotePort },
-        read,
-        stream: Stream.repeatEffectOption(
-          read.pipe(
-            Effect.mapError(Option.some),
-            Effect.flatMap(Option.match({ onNone: () => Effect.fail(Option.none()), onSome: Effect.succeed }))
-          )
-        ),
-        write,
-        sink: Sink.forEach(write),
-        closeWrite: Effect.sync(() => {
-          c.close(loop.time())
-          settle(e, loop.time())
-        }),
-        close: Effect.sync(() => {
-          e.discardInput = true
-          if (c.state !== "Closed") {
-            c.close(loop.time())
-            settle(e, loop.time())
-          }
-        }),
-        abort: Effect.sync(() => {
-          if (c.state !== "Closed") {
-            c.abort()
-            settle(e, loop.time())
-          }
-        }),
-        info: () => ({
-          state: c.state,
-          cwnd: c.cc.cwnd,
-          ssthresh: c.cc.ssthresh,
-          srttMillis: c.rtt.srtt,
-          rtoMillis: c.rtt.rto,
-          bytesInFlight: c.bytesInFlight,
-          sndMss: c.sndMss,
-          sndWindow: c.sndWnd,
-          rcvWindow: c.recvWindow(),
-          retransmits: c.stats.retransmits,
-          windowScale: c.wsNegotiated ? { send: c.sndWndShift, receive: c.rcvWndShift } : undefined,
-          sack: c.sackEnabled,
-          timestamps: c.tsEnabled,
-          fastRetransmits: c.stats.fastRetransmits,
-          rtoExpiries: c.stats.rtoExpiries,
-          zeroWindowProbes: c.stats.zeroWindowProbes,
-          outOfOrderBytes: c.stats.outOfOrderBytes,
-          challengeAcks: c.stats.challengeAcks,
-          segmentsIn: c.stats.segmentsIn,
-          segmentsOut: c.stats.segmentsOut
-        })
-      }
-      e.socket = socket
-      return socket
+      if (e.socket === undefined) e.socket = makeSocket(e, socketDeps)
+      return e.socket
     }
 
     const checkPort = (port: number) =>
@@ -989,14 +743,14 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
             }
             local = src
           }
-          if (connectionCount >= maxConnections) {
+          if (demux.count >= maxConnections) {
             return yield* new TcpError({ reason: "TooManyConnections", message: "connection table full" })
           }
           let port = 0
           const bind = options?.localPort
           if (bind !== undefined && bind !== 0) {
             yield* checkPort(bind)
-            if (listeners.has(bind) || lookup(bind, local, remote, to.port) !== undefined) {
+            if (listeners.has(bind) || demux.lookup(bind, local, remote, to.port) !== undefined) {
               return yield* new TcpError({ reason: "PortInUse", message: `TCP port ${bind} is in use` })
             }
             port = bind
@@ -1004,7 +758,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
           for (let i = 0; port === 0 && i < 28232; i++) {
             const p = nextEphemeral
             nextEphemeral = nextEphemeral >= 60999 ? 32768 : nextEphemeral + 1
-            if (!listeners.has(p) && lookup(p, local, remote, to.port) === undefined) {
+            if (!listeners.has(p) && demux.lookup(p, local, remote, to.port) === undefined) {
               port = p
               break
             }
@@ -1015,7 +769,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
           const cfg = typeof remote === "number" ? configFor(options) : config6(configFor(options), remote)
           const conn = new TcpConnection(cfg, iss, now, iss ^ 0x5a5a5a5a)
           const e = newEntry(conn, local, port, remote, to.port)
-          insert(e)
+          demux.insert(e)
           conn.connect(now)
           settle(e, now)
           const socket = socketOf(e)
@@ -1035,27 +789,12 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
           return socket
         }),
 
-      connectionsByState: () => {
-        const out: Record<string, number> = {}
-        forEachEntry((e) => {
-          out[e.conn.state] = (out[e.conn.state] ?? 0) + 1
-        })
-        return out
-      },
-
-      totals: () => {
-        const t = { ...closedTotals, connections: connectionCount }
-        forEachEntry((e) => {
-          for (const k of totalKeys) t[k] += e.conn.stats[k]
-        })
-        return t
-      },
+      connectionsByState: () => demux.byState(),
+      totals: () => demux.totals(),
       counters
     }
     return service
   })
-
-const HEX: ReadonlyArray<string> = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
 
 const windowShift = (size: number): number => {
   let s = 0
