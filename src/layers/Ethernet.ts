@@ -23,6 +23,24 @@ export interface EthernetService {
   readonly txBuffer: Uint8Array
   /** Sends the frame whose payload is in `txBuffer[14 .. 14+payloadLength)`. */
   readonly unsafeSend: (dst: MacAddress, ethertype: number, payloadLength: number) => boolean
+  /**
+   * The largest payload `unsafeSendGso` takes (0: the link cannot segment);
+   * `txBuffer` is that large then.
+   */
+  readonly gsoMaxPayload: number
+  /**
+   * Sends the large TCP packet in `txBuffer[14 .. 14+payloadLength)` for the
+   * link to segment (TSO): `ipHeaderLength` and `tcpHeaderLength` locate the
+   * payload, `segmentSize` is the payload of each segment.
+   */
+  readonly unsafeSendGso: (
+    dst: MacAddress,
+    ethertype: number,
+    payloadLength: number,
+    ipHeaderLength: number,
+    tcpHeaderLength: number,
+    segmentSize: number
+  ) => boolean
   /** Sends `payload` (copied into the transmit buffer). */
   readonly unsafeSendPayload: (dst: MacAddress, ethertype: number, payload: Uint8Array) => boolean
   /** Routes frames of `ethertype` to `handler` for the life of the scope. */
@@ -45,7 +63,10 @@ export const make = (options: EthernetOptions) =>
     const link = loop.link
     const counters = loop.counters.layer("ethernet")
     const mac = options.mac.slice(0, 6)
-    const txBuffer = new Uint8Array(link.mtu + Eth.HEADER_LEN)
+    const gsoMaxPayload = link.unsafeTransmitGso !== undefined && (link.gsoMaxFrame ?? 0) > link.mtu + Eth.HEADER_LEN ?
+      link.gsoMaxFrame! - Eth.HEADER_LEN :
+      0
+    const txBuffer = new Uint8Array(Math.max(link.mtu, gsoMaxPayload) + Eth.HEADER_LEN)
     let ipv4: PayloadHandler | undefined
     let arp: PayloadHandler | undefined
     let ipv6: PayloadHandler | undefined
@@ -89,6 +110,29 @@ export const make = (options: EthernetOptions) =>
       mtu: link.mtu,
       txBuffer,
       unsafeSend,
+      gsoMaxPayload,
+      unsafeSendGso: (dst, ethertype, payloadLength, ipHeaderLength, tcpHeaderLength, segmentSize) => {
+        if (payloadLength > gsoMaxPayload) {
+          counters.drop("tx_too_big")
+          return false
+        }
+        Eth.emitHeader(txBuffer, 0, dst, mac, ethertype)
+        const tcpOffset = Eth.HEADER_LEN + ipHeaderLength
+        const sent = link.unsafeTransmitGso!(txBuffer, 0, Eth.HEADER_LEN + payloadLength, {
+          ipv6: ethertype === Eth.EtherType.Ipv6,
+          segmentSize,
+          tcpOffset,
+          headerLength: tcpOffset + tcpHeaderLength
+        })
+        if (!sent) {
+          counters.drop("tx_failed")
+          return false
+        }
+        counters.tx++
+        counters.event("gso_tx")
+        loop.counters.framesOut++
+        return true
+      },
       unsafeSendPayload: (dst, ethertype, payload) => {
         if (payload.length > link.mtu) {
           counters.drop("tx_too_big")

@@ -102,6 +102,22 @@ export interface Ipv4Service {
   readonly unsafeIsBroadcast: (dst: Ipv4Address) => boolean
   /** Largest payload sent unfragmented. */
   readonly maxPayload: number
+  /** Largest TCP packet `unsafeSendTso` takes (0: the link cannot segment). */
+  readonly tsoMaxPayload: number
+  /**
+   * Sends one large TCP packet (header and data in `payload[offset ..
+   * offset+length)`) for the link to cut into `segmentSize`-byte segments
+   * (TSO), with DF. "Unsupported" when the link cannot or the next hop is not
+   * resolved yet: the caller then sends MSS-sized segments itself.
+   */
+  readonly unsafeSendTso: (
+    dst: Ipv4Address,
+    payload: Uint8Array,
+    offset: number,
+    length: number,
+    tcpHeaderLength: number,
+    segmentSize: number
+  ) => SendResult | "Unsupported"
   readonly reassembler: Reassembler<Uint8Array>
   readonly counters: LayerCounters
 }
@@ -296,6 +312,31 @@ export const make = (options: Ipv4Options = {}) =>
       return result
     }
 
+    const tsoMaxPayload = eth.gsoMaxPayload > Ip.HEADER_LEN ? eth.gsoMaxPayload - Ip.HEADER_LEN : 0
+    const unsafeSendTso = (
+      dst: Ipv4Address,
+      payload: Uint8Array,
+      offset: number,
+      length: number,
+      tcpHeaderLength: number,
+      segmentSize: number
+    ): SendResult | "Unsupported" => {
+      const src = config.address
+      if (length > tsoMaxPayload || src === 0) return "Unsupported"
+      let mac: MacAddress | undefined
+      if (((dst ^ src) & config.netmask) === 0) mac = arp.unsafeLookup(dst)
+      else if (config.gateway !== 0) mac = arp.unsafeLookup(config.gateway)
+      if (mac === undefined) return "Unsupported"
+      const id = ident = (ident + 1) & 0xffff
+      Ip.emitHeader(tx, Eth.HEADER_LEN, src, dst, 6, length, defaultTtl, id, 0, Ip.Flags.DontFragment)
+      tx.set(payload.subarray(offset, offset + length), Eth.HEADER_LEN + Ip.HEADER_LEN)
+      if (!eth.unsafeSendGso(mac, Eth.EtherType.Ipv4, Ip.HEADER_LEN + length, Ip.HEADER_LEN, tcpHeaderLength, segmentSize)) {
+        return "Dropped"
+      }
+      counters.tx++
+      return "Sent"
+    }
+
     const service: Ipv4Service = {
       config,
       register: (protocol, handler) => registerIn(handlers, protocol, handler),
@@ -310,6 +351,8 @@ export const make = (options: Ipv4Options = {}) =>
       unsafeSourceFor: () => config.address,
       unsafeIsBroadcast: isBroadcast,
       maxPayload: mtu - Ip.HEADER_LEN,
+      tsoMaxPayload,
+      unsafeSendTso,
       reassembler,
       counters
     }

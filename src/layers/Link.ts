@@ -13,6 +13,21 @@ import { Context, Data, type Effect, type Scheduler } from "effect"
  */
 export type FrameHandler = (buffer: Uint8Array, offset: number, length: number) => void
 
+/**
+ * Asks the link to cut one large TCP frame into `segmentSize`-byte segments
+ * and fill their checksums (TSO, as a virtio NIC does): the TCP checksum
+ * field holds the pseudo-header sum over the whole length.
+ */
+export interface GsoRequest {
+  readonly ipv6: boolean
+  /** Payload bytes per segment (the MSS less the options). */
+  readonly segmentSize: number
+  /** Offset of the TCP header in the frame. */
+  readonly tcpOffset: number
+  /** Ethernet, IP and TCP headers together: where the payload starts. */
+  readonly headerLength: number
+}
+
 /** The device interface every link implements (smoltcp's `phy::Device`). */
 export interface LinkDevice {
   /** A name for logs: the TAP name, "mem0", ... */
@@ -59,6 +74,10 @@ export interface LinkDevice {
    * `onFrame`; absent: verify everything.
    */
   readonly rxChecksumValid?: boolean | undefined
+  /** The largest frame `unsafeTransmitGso` takes; absent or 0: the link cannot segment. */
+  readonly gsoMaxFrame?: number | undefined
+  /** Sends one large TCP frame for the link to segment (see `GsoRequest`). */
+  readonly unsafeTransmitGso?: ((buffer: Uint8Array, offset: number, length: number, gso: GsoRequest) => boolean) | undefined
 }
 
 /** Why a link could not be opened or stopped working. */

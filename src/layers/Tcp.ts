@@ -6,7 +6,7 @@
  * connections emit into IPv4 datagrams. Users get `Tcp.listen`, `Tcp.serve`
  * and `Tcp.connect`, with a connection's bytes as a Stream and a Sink.
  */
-import { Context, Data, Effect, Layer, Queue, Random, Schedule, Stream, type Option, type Scope, type Sink } from "effect"
+import { Context, Effect, Layer, Queue, Random, Schedule, Stream, type Option, type Scope, type Sink } from "effect"
 import type { IpAddress } from "../protocols/address.js"
 import * as Checksum from "../protocols/checksum.js"
 import type * as Ip from "../protocols/ipv4.js"
@@ -32,6 +32,7 @@ import { Ipv4 } from "./Ipv4.js"
 import { Ipv6 } from "./Ipv6.js"
 import { key6Of, TcpDemux } from "./internal/tcp-demux.js"
 import { failure, makeEntry, makeSocket, type Entry, type Listener, type SocketDeps } from "./internal/tcp-socket.js"
+import { TcpError } from "./internal/tcp-error.js"
 
 /** A TCP endpoint. */
 export interface Endpoint {
@@ -40,21 +41,7 @@ export interface Endpoint {
   readonly port: number
 }
 
-/** Why a TCP operation failed. */
-export class TcpError extends Data.TaggedError("TcpError")<{
-  readonly reason:
-    | "ConnectionRefused"
-    | "ConnectionReset"
-    | "ConnectionTimedOut"
-    | "ConnectionAborted"
-    | "ConnectionClosed"
-    | "PortInUse"
-    | "NoFreePort"
-    | "InvalidPort"
-    | "NoRoute"
-    | "TooManyConnections"
-  readonly message: string
-}> {}
+export { TcpError }
 
 /** Options of a connection (and of the connections a listener accepts). */
 export interface SocketOptions {
@@ -215,10 +202,13 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
     const counters = loop.counters.layer("tcp")
     const maxConnections = layerOptions.maxConnections ?? 20_000
     const pathMss = ipv4.maxPayload - Segment.HEADER_LEN
+    // TSO over IPv4 when the link segments for us: up to 64 KiB of data per packet (60 bytes kept for the header).
+    const tsoMaxBytes = ipv4.tsoMaxPayload > 0 ? ipv4.tsoMaxPayload - 60 : 0
     const baseConfig: ConnectionConfig = {
       ...defaultConfig,
       mss: pathMss,
       pathMss,
+      tsoMaxBytes,
       ...layerOptions.connection
     }
     // Secrets for ISNs and cookies from Effect's Random: deterministic under a seeded Random in tests.
@@ -235,7 +225,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
     const pathMss6 = (remote: Uint8Array) => ipv6.unsafeMaxPayload(remote) - Segment.HEADER_LEN
     const config6 = (c: ConnectionConfig, remote: Uint8Array): ConnectionConfig => {
       const mss = pathMss6(remote)
-      return { ...c, mss: Math.min(c.mss, mss), pathMss: mss }
+      return { ...c, mss: Math.min(c.mss, mss), pathMss: mss, tsoMaxBytes: 0 }
     }
 
     const demux = new TcpDemux()
@@ -252,6 +242,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
     const emit = (e: Entry, seg: SegmentOut): void => {
       const opts = seg.options
       const hl = Segment.emitHeaderLength(opts)
+      if (seg.dataLength > e.conn.sndMss) return emitLarge(e, seg, hl)
       // The payload straight from the send buffer to its place after the header (no closure per segment).
       if (seg.dataLength > 0) e.conn.sendBuffer.peek(seg.dataOffset, scratch, hl, seg.dataLength)
       Segment.emitHeader(
@@ -270,6 +261,54 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       const r = sendIp(e.localAddr, e.remoteAddr, hl + seg.dataLength)
       if (r === "Sent" || r === "Queued") counters.tx++
       else counters.drop(`tx_${r}`)
+    }
+
+    /**
+     * A segment of several MSS (TSO): one packet for the link to cut, its
+     * checksum field holding the pseudo-header sum over the whole length (the
+     * link completes each segment's); or, when the link cannot (or the next
+     * hop is not resolved yet), MSS-sized segments cut here, PSH and FIN on
+     * the last one only.
+     */
+    const emitLarge = (e: Entry, seg: SegmentOut, hl: number): void => {
+      const len = seg.dataLength
+      const mss = e.conn.sndMss
+      if (typeof e.remoteAddr === "number") {
+        e.conn.sendBuffer.peek(seg.dataOffset, scratch, hl, len)
+        Segment.emitHeader(scratch, 0, e.localPort, e.remotePort, seg.seq, seg.ack, seg.flags, seg.window, seg.options, len)
+        const total = hl + len
+        let sum = e.pseudo + (total >>> 16) + (total & 0xffff)
+        while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16)
+        scratch[Segment.field.CHECKSUM] = sum >>> 8
+        scratch[Segment.field.CHECKSUM + 1] = sum & 0xff
+        const r = ipv4.unsafeSendTso(e.remoteAddr, scratch, 0, total, hl, mss)
+        if (r !== "Unsupported") {
+          if (r === "Sent") counters.tx++
+          else counters.drop(`tx_${r}`)
+          return
+        }
+      }
+      const middle = seg.flags & ~(Segment.Flags.PSH | Segment.Flags.FIN)
+      for (let at = 0; at < len; at += mss) {
+        const n = Math.min(mss, len - at)
+        e.conn.sendBuffer.peek(seg.dataOffset + at, scratch, hl, n)
+        Segment.emitHeader(
+          scratch,
+          0,
+          e.localPort,
+          e.remotePort,
+          (seg.seq + at) >>> 0,
+          seg.ack,
+          at + n >= len ? seg.flags : middle,
+          seg.window,
+          seg.options,
+          n,
+          e.pseudo
+        )
+        const r = sendIp(e.localAddr, e.remoteAddr, hl + n)
+        if (r === "Sent" || r === "Queued") counters.tx++
+        else counters.drop(`tx_${r}`)
+      }
     }
 
     /** Sends the segment in `scratch[0 .. length)` over the address's family. */

@@ -10,7 +10,7 @@
  */
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
-import { Link, LinkError, type FrameHandler, type LinkDevice } from "../layers/Link.js"
+import { type GsoRequest, Link, LinkError, type FrameHandler, type LinkDevice } from "../layers/Link.js"
 import { C, libc } from "./Libc.js"
 import { defaultPolicy, PollScheduler, type PollMode } from "./PollScheduler.js"
 
@@ -183,8 +183,10 @@ const makeTapLink = (
   const frameSize = hdr + ((offloads & (C.TUN_F_TSO4 | C.TUN_F_TSO6)) !== 0 ? MAX_GSO_FRAME : mtu + 14 + 4)
   const slab = new Uint8Array(frameSize * BURST)
   const slots = Array.from({ length: BURST }, (_, i) => slab.subarray(i * frameSize, (i + 1) * frameSize))
-  // Frames go out behind a zeroed virtio-net header: no offload asked of the kernel.
-  const txStage = new Uint8Array(hdr + mtu + 14 + 4)
+  // Frames go out behind a virtio-net header: zeroed (no offload asked of the
+  // kernel), or asking it to segment a large TCP frame (TSO) and checksum it.
+  const txStage = new Uint8Array(hdr + (vnet ? MAX_GSO_FRAME : mtu + 14 + 4))
+  const txHeader = new DataView(txStage.buffer, 0, Math.max(hdr, 1))
   let vanished: LinkError | undefined
   const link: TapLink & { rxChecksumValid: boolean } = {
     name,
@@ -220,6 +222,22 @@ const makeTapLink = (
       }
       if (n > 0) scheduler.activity = true
       return n
+    },
+    gsoMaxFrame: vnet ? MAX_GSO_FRAME : 0,
+    unsafeTransmitGso: (buffer: Uint8Array, offset: number, length: number, gso: GsoRequest) => {
+      if (!vnet || length > MAX_GSO_FRAME) return false
+      scheduler.activity = true
+      // struct virtio_net_hdr, little-endian: NEEDS_CSUM with the TCP checksum's place, GSO TCPV4/TCPV6.
+      txHeader.setUint8(0, C.VIRTIO_NET_HDR_F_NEEDS_CSUM)
+      txHeader.setUint8(1, gso.ipv6 ? C.VIRTIO_NET_HDR_GSO_TCPV6 : C.VIRTIO_NET_HDR_GSO_TCPV4)
+      txHeader.setUint16(2, gso.headerLength, true)
+      txHeader.setUint16(4, gso.segmentSize, true)
+      txHeader.setUint16(6, gso.tcpOffset, true)
+      txHeader.setUint16(8, 16, true)
+      txStage.set(buffer.subarray(offset, offset + length), hdr)
+      const ok = c.write(fd, txStage, hdr + length) === hdr + length
+      txStage.fill(0, 0, hdr)
+      return ok
     },
     unsafeTransmit: (buffer: Uint8Array, offset: number, length: number) => {
       scheduler.activity = true

@@ -288,7 +288,7 @@ describeTap("tcp", { tools }, () => {
     })
 
     itIslaOnly(
-      "takes the kernel's TSO segments whole (virtio-net offload), yet drops a frame whose UDP checksum is wrong",
+      "TSO both ways (virtio-net offload): the kernel's large segments taken whole, Isla's own cut by the kernel; a frame whose UDP checksum is wrong is still dropped",
       async () => {
         const t = target()
         const metric = async (pattern: RegExp) => {
@@ -299,6 +299,10 @@ describeTap("tcp", { tools }, () => {
         const large = await metric(/^isla_events_total\{layer="ethernet",event="large_frame_rx"\} (\d+)/m)
         log(`frames past the MTU (TSO segments) so far: ${large}`)
         expect(large).toBeGreaterThan(0)
+        // After the 200 MB source above: Isla sent packets of several MSS for the kernel to segment.
+        const gso = await metric(/^isla_events_total\{layer="ethernet",event="gso_tx"\} (\d+)/m)
+        log(`packets Isla sent for the kernel to segment (TSO): ${gso}`)
+        expect(gso).toBeGreaterThan(0)
         // A UDP datagram to the echo port with a wrong checksum, put on the wire by a packet
         // socket (no offload: the TAP marks it unchecked), is dropped and counted, not echoed.
         const badBefore = await metric(/^isla_frames_dropped_total\{layer="udp",reason="bad_checksum"\} (\d+)/m)

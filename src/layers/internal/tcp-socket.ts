@@ -5,8 +5,8 @@
 import { Effect, Option, type Queue, Sink, Stream } from "effect"
 import { formatIpHost, type IpAddress } from "../../protocols/address.js"
 import type { ConnectionConfig, ConnectionError, SegmentOut, TcpConnection } from "../../protocols/tcp/connection.js"
-// A cycle with Tcp.ts: TcpError is only used when a socket runs, never while the modules load.
-import { TcpError, type TcpSocket } from "../Tcp.js"
+import type { TcpSocket } from "../Tcp.js"
+import { TcpError } from "./tcp-error.js"
 import { key6Of } from "./tcp-demux.js"
 
 /** A connection known to the layer. */

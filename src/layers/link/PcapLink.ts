@@ -182,6 +182,12 @@ export const wrap = (link: LinkDevice, path: string): Effect.Effect<PcapLinkDevi
       },
       get rxChecksumValid() {
         return link.rxChecksumValid
+      },
+      gsoMaxFrame: link.gsoMaxFrame,
+      unsafeTransmitGso: link.unsafeTransmitGso === undefined ? undefined : (frame, offset, length, gso) => {
+        const sent = link.unsafeTransmitGso!(frame, offset, length, gso)
+        if (sent) record(frame, offset, length)
+        return sent
       }
     }
     return device

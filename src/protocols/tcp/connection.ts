@@ -56,6 +56,12 @@ export interface ConnectionConfig {
   readonly initialRtoMillis: number
   readonly minRtoMillis: number
   readonly maxRtoMillis: number
+  /**
+   * Largest payload of one emitted segment when the link segments for us
+   * (TSO): new data goes out in whole multiples of the MSS up to this many
+   * bytes, for the caller to send as one packet. 0 (default): one MSS.
+   */
+  readonly tsoMaxBytes?: number | undefined
   /** Keepalive (RFC 9293 §3.8.4), off when undefined. */
   readonly keepalive?: { readonly idleMillis: number; readonly intervalMillis: number; readonly probes: number } | undefined
 }
@@ -1144,7 +1150,10 @@ export class TcpConnection {
       }
       if (window <= 0) return count
       const mss = this.dataRoom()
-      let size = Math.min(unsent, mss, window)
+      // TSO: several whole segments at once when no SACK blocks shrink them (Linux's tcp_tso_autosize, simplified).
+      const tso = this.config.tsoMaxBytes ?? 0
+      let size = Math.min(unsent, tso > mss && mss === this.sndMss ? tso : mss, window)
+      if (size > mss && size < unsent) size -= size % mss
       // Nagle (RFC 9293 §3.7.4) and sender SWS avoidance (§3.8.6.2.1): hold a
       // small segment while data is unacknowledged, unless it is all we have
       // and no-delay is set.
