@@ -106,6 +106,22 @@ export interface Ipv6Service {
   readonly unsafeIsOurs: (buffer: Uint8Array, offset: number) => boolean
   /** Largest upper-layer payload sent unfragmented towards `dst` (link MTU or path MTU, minus 40). */
   readonly unsafeMaxPayload: (dst: Ipv6Address) => number
+  /** Largest TCP packet `unsafeSendTso` takes (0: the link cannot segment). */
+  readonly tsoMaxPayload: number
+  /**
+   * Sends one large TCP packet from `src` for the link to cut into
+   * `segmentSize`-byte segments (TSO); "Unsupported" when the link cannot or
+   * the next hop is not resolved yet (the caller cuts it then).
+   */
+  readonly unsafeSendTso: (
+    dst: Ipv6Address,
+    src: Ipv6Address,
+    payload: Uint8Array,
+    offset: number,
+    length: number,
+    tcpHeaderLength: number,
+    segmentSize: number
+  ) => SendResult | "Unsupported"
   /** Installs the receiver of ICMPv6 echo replies (the ICMP layer's pings). */
   readonly unsafeSetEchoReplyHandler: (handler: ProtocolHandler | undefined) => void
   /** Our addresses now, every state. */
@@ -171,6 +187,8 @@ export const make = (options: Ipv6Options = {}) =>
         registerErrorHandler: () => Effect.void,
         unsafeReportError: () => {},
         unsafeSend: () => "NoRoute",
+        tsoMaxPayload: 0,
+        unsafeSendTso: () => "Unsupported",
         unsafeSourceFor: () => undefined,
         unsafeIsOurs: () => false,
         unsafeMaxPayload: () => 1280 - 40,
@@ -282,6 +300,8 @@ export const make = (options: Ipv6Options = {}) =>
       registerErrorHandler: (nextHeader, handler) => registerIn(icmp.errorHandlers, nextHeader, handler),
       unsafeReportError: icmp.reportError,
       unsafeSend: transmit.unsafeSend,
+      tsoMaxPayload: transmit.tsoMaxPayload,
+      unsafeSendTso: transmit.unsafeSendTso,
       unsafeSourceFor: (dst) => addresses.sourceFor(dst),
       unsafeIsOurs: (buffer, offset) => addresses.findUsable(buffer, offset) !== undefined,
       unsafeMaxPayload: (dst) => transmit.mtuFor(dst) - Ip6.HEADER_LEN,

@@ -204,6 +204,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
     const pathMss = ipv4.maxPayload - Segment.HEADER_LEN
     // TSO over IPv4 when the link segments for us: up to 64 KiB of data per packet (60 bytes kept for the header).
     const tsoMaxBytes = ipv4.tsoMaxPayload > 0 ? ipv4.tsoMaxPayload - 60 : 0
+    const tsoMaxBytes6 = ipv6.tsoMaxPayload > 0 ? ipv6.tsoMaxPayload - 60 : 0
     const baseConfig: ConnectionConfig = {
       ...defaultConfig,
       mss: pathMss,
@@ -225,7 +226,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
     const pathMss6 = (remote: Uint8Array) => ipv6.unsafeMaxPayload(remote) - Segment.HEADER_LEN
     const config6 = (c: ConnectionConfig, remote: Uint8Array): ConnectionConfig => {
       const mss = pathMss6(remote)
-      return { ...c, mss: Math.min(c.mss, mss), pathMss: mss, tsoMaxBytes: 0 }
+      return { ...c, mss: Math.min(c.mss, mss), pathMss: mss, tsoMaxBytes: tsoMaxBytes6 }
     }
 
     const demux = new TcpDemux()
@@ -270,23 +271,28 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
      * hop is not resolved yet), MSS-sized segments cut here, PSH and FIN on
      * the last one only.
      */
+    /** NEEDS_CSUM: the checksum field holds the pseudo-header sum over `total` bytes, folded, not complemented. */
+    const writePartialChecksum = (pseudo: number, total: number) => {
+      let sum = pseudo + (total >>> 16) + (total & 0xffff)
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16)
+      scratch[Segment.field.CHECKSUM] = sum >>> 8
+      scratch[Segment.field.CHECKSUM + 1] = sum & 0xff
+    }
+
     const emitLarge = (e: Entry, seg: SegmentOut, hl: number): void => {
       const len = seg.dataLength
       const mss = e.conn.sndMss
-      if (typeof e.remoteAddr === "number") {
-        e.conn.sendBuffer.peek(seg.dataOffset, scratch, hl, len)
-        Segment.emitHeader(scratch, 0, e.localPort, e.remotePort, seg.seq, seg.ack, seg.flags, seg.window, seg.options, len)
-        const total = hl + len
-        let sum = e.pseudo + (total >>> 16) + (total & 0xffff)
-        while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16)
-        scratch[Segment.field.CHECKSUM] = sum >>> 8
-        scratch[Segment.field.CHECKSUM + 1] = sum & 0xff
-        const r = ipv4.unsafeSendTso(e.remoteAddr, scratch, 0, total, hl, mss)
-        if (r !== "Unsupported") {
-          if (r === "Sent") counters.tx++
-          else counters.drop(`tx_${r}`)
-          return
-        }
+      const total = hl + len
+      e.conn.sendBuffer.peek(seg.dataOffset, scratch, hl, len)
+      Segment.emitHeader(scratch, 0, e.localPort, e.remotePort, seg.seq, seg.ack, seg.flags, seg.window, seg.options, len)
+      writePartialChecksum(e.pseudo, total)
+      const r = typeof e.remoteAddr === "number" ?
+        ipv4.unsafeSendTso(e.remoteAddr, scratch, 0, total, hl, mss) :
+        ipv6.unsafeSendTso(e.remoteAddr, e.localAddr as Uint8Array, scratch, 0, total, hl, mss)
+      if (r !== "Unsupported") {
+        if (r === "Sent") counters.tx++
+        else counters.drop(`tx_${r}`)
+        return
       }
       const middle = seg.flags & ~(Segment.Flags.PSH | Segment.Flags.FIN)
       for (let at = 0; at < len; at += mss) {

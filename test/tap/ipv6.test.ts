@@ -336,6 +336,10 @@ describeTap("ipv6", { tools }, () => {
         const ipv6Lines = text.split("\n").filter((line) => !line.startsWith("#") && /ipv6|icmpv6|ndp/i.test(line))
         expect(ipv6Lines.length, text).toBeGreaterThan(0)
         log(`IPv6 metric lines: ${ipv6Lines.slice(0, 8).join(" | ")}`)
+        // The 50 MB echo above went out over TCP/IPv6 in packets the kernel cut (TSO over IPv6):
+        // this DUT carried no other bulk TCP.
+        expect(Number(/^isla_events_total\{layer="ethernet",event="gso_tx"\} (\d+)/m.exec(text)?.[1] ?? 0), text).toBeGreaterThan(0)
+        expect(text).toMatch(/^isla_events_total\{layer="ndp",event="dad_ok"\} \d+/m)
       },
       40_000
     )

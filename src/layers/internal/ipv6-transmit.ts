@@ -42,6 +42,18 @@ export interface Transmit {
     offset: number,
     length: number
   ) => SendResult
+  /** `Ipv6Service.tsoMaxPayload`. */
+  readonly tsoMaxPayload: number
+  /** `Ipv6Service.unsafeSendTso`. */
+  readonly unsafeSendTso: (
+    dst: Ipv6Address,
+    src: Ipv6Address,
+    payload: Uint8Array,
+    offset: number,
+    length: number,
+    tcpHeaderLength: number,
+    segmentSize: number
+  ) => SendResult | "Unsupported"
   /** `Ipv6Service.unsafeSend`. */
   readonly unsafeSend: (
     dst: Ipv6Address,
@@ -179,5 +191,33 @@ export const makeTransmit = (core: Ipv6Core, solicit: (target: Uint8Array) => vo
     return sendVia(m, nextHop, src, dst, nextHeader, hop, payload, offset, length)
   }
 
-  return { mtuFor, sendVia, unsafeSend }
+  /** The next hop towards a unicast `dst` (RFC 4861 §5.2), undefined without a route. */
+  const nextHopFor = (dst: Uint8Array): Uint8Array | undefined =>
+    onLink.has(dst) ? dst : slaac.defaultRouter(routerReachable)
+
+  const tsoMaxPayload = eth.gsoMaxPayload > Ip6.HEADER_LEN ? eth.gsoMaxPayload - Ip6.HEADER_LEN : 0
+  const unsafeSendTso = (
+    dst: Ipv6Address,
+    src: Ipv6Address,
+    payload: Uint8Array,
+    offset: number,
+    length: number,
+    tcpHeaderLength: number,
+    segmentSize: number
+  ): SendResult | "Unsupported" => {
+    if (length > tsoMaxPayload || isMulticast(dst)) return "Unsupported"
+    const nextHop = nextHopFor(dst)
+    if (nextHop === undefined) return "Unsupported"
+    const mac = neighbors.lookup(nextHop, loop.time())
+    if (mac === undefined) return "Unsupported"
+    writeHeader(tx, Eth.HEADER_LEN, src, dst, 6, length, link.hopLimit)
+    tx.set(payload.subarray(offset, offset + length), Eth.HEADER_LEN + Ip6.HEADER_LEN)
+    if (!eth.unsafeSendGso(mac, Eth.EtherType.Ipv6, Ip6.HEADER_LEN + length, Ip6.HEADER_LEN, tcpHeaderLength, segmentSize)) {
+      return "Dropped"
+    }
+    counters.tx++
+    return "Sent"
+  }
+
+  return { mtuFor, sendVia, unsafeSend, tsoMaxPayload, unsafeSendTso }
 }
