@@ -313,14 +313,7 @@ export const make = (options: Ipv4Options = {}) =>
     }
 
     const tsoMaxPayload = eth.gsoMaxPayload > Ip.HEADER_LEN ? eth.gsoMaxPayload - Ip.HEADER_LEN : 0
-    const unsafeSendTso = (
-      dst: Ipv4Address,
-      payload: Uint8Array,
-      offset: number,
-      length: number,
-      tcpHeaderLength: number,
-      segmentSize: number
-    ): SendResult | "Unsupported" => {
+    const unsafeSendTso: Ipv4Service["unsafeSendTso"] = (dst, payload, offset, length, tcpHeaderLength, segmentSize) => {
       const src = config.address
       if (length > tsoMaxPayload || src === 0) return "Unsupported"
       let mac: MacAddress | undefined

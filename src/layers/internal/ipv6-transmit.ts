@@ -5,10 +5,10 @@
  */
 import type { MacAddress } from "../../protocols/address.js"
 import * as Eth from "../../protocols/ethernet.js"
-import { isMulticast, multicastMac, writeIpv6, type Ipv6Address } from "../../protocols/ipv6/address.js"
+import { isMulticast, multicastMac, writeIpv6 } from "../../protocols/ipv6/address.js"
 import * as Ip6 from "../../protocols/ipv6/header.js"
 import type { SendResult } from "../Ipv4.js"
-import type { SendOptions } from "../Ipv6.js"
+import type { Ipv6Service } from "../Ipv6.js"
 import { keyOf } from "./ipv6-addresses.js"
 import type { Ipv6Core } from "./ipv6-core.js"
 
@@ -42,27 +42,9 @@ export interface Transmit {
     offset: number,
     length: number
   ) => SendResult
-  /** `Ipv6Service.tsoMaxPayload`. */
-  readonly tsoMaxPayload: number
-  /** `Ipv6Service.unsafeSendTso`. */
-  readonly unsafeSendTso: (
-    dst: Ipv6Address,
-    src: Ipv6Address,
-    payload: Uint8Array,
-    offset: number,
-    length: number,
-    tcpHeaderLength: number,
-    segmentSize: number
-  ) => SendResult | "Unsupported"
-  /** `Ipv6Service.unsafeSend`. */
-  readonly unsafeSend: (
-    dst: Ipv6Address,
-    nextHeader: number,
-    payload: Uint8Array,
-    offset: number,
-    length: number,
-    opts?: SendOptions
-  ) => SendResult
+  readonly tsoMaxPayload: Ipv6Service["tsoMaxPayload"]
+  readonly unsafeSendTso: Ipv6Service["unsafeSendTso"]
+  readonly unsafeSend: Ipv6Service["unsafeSend"]
 }
 
 /**
@@ -159,14 +141,7 @@ export const makeTransmit = (core: Ipv6Core, solicit: (target: Uint8Array) => vo
     return s !== undefined && s !== "INCOMPLETE"
   }
 
-  const unsafeSend = (
-    dst: Ipv6Address,
-    nextHeader: number,
-    payload: Uint8Array,
-    offset: number,
-    length: number,
-    opts?: SendOptions
-  ): SendResult => {
+  const unsafeSend: Ipv6Service["unsafeSend"] = (dst, nextHeader, payload, offset, length, opts) => {
     const src = opts?.src ?? addresses.sourceFor(dst)
     if (src === undefined) {
       counters.drop("tx_no_address")
@@ -196,15 +171,7 @@ export const makeTransmit = (core: Ipv6Core, solicit: (target: Uint8Array) => vo
     onLink.has(dst) ? dst : slaac.defaultRouter(routerReachable)
 
   const tsoMaxPayload = eth.gsoMaxPayload > Ip6.HEADER_LEN ? eth.gsoMaxPayload - Ip6.HEADER_LEN : 0
-  const unsafeSendTso = (
-    dst: Ipv6Address,
-    src: Ipv6Address,
-    payload: Uint8Array,
-    offset: number,
-    length: number,
-    tcpHeaderLength: number,
-    segmentSize: number
-  ): SendResult | "Unsupported" => {
+  const unsafeSendTso: Ipv6Service["unsafeSendTso"] = (dst, src, payload, offset, length, tcpHeaderLength, segmentSize) => {
     if (length > tsoMaxPayload || isMulticast(dst)) return "Unsupported"
     const nextHop = nextHopFor(dst)
     if (nextHop === undefined) return "Unsupported"
