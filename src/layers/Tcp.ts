@@ -30,7 +30,7 @@ import { PollLoop } from "../runtime/PollLoop.js"
 import { TimerHeap } from "../runtime/TimerHeap.js"
 import { Ipv4 } from "./Ipv4.js"
 import { Ipv6 } from "./Ipv6.js"
-import { key6Of, TcpDemux } from "./internal/tcp-demux.js"
+import { TcpDemux } from "./internal/tcp-demux.js"
 import { failure, makeEntry, makeSocket, type Entry, type Listener, type SocketDeps } from "./internal/tcp-socket.js"
 import { TcpError } from "./internal/tcp-error.js"
 
@@ -593,7 +593,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       }
       if (!readSegment(p, buffer)) return
       const now = loop.time()
-      const e = demux.lookup6(key6Of(p.dstPort, hb, dOff, hb, so, p.srcPort))
+      const e = demux.lookup6(p.dstPort, hb, dOff, hb, so, p.srcPort)
       if (e !== undefined && e.conn.state !== "Closed") return onConnection(e, now)
       const l = listeners.get(p.dstPort)
       if (l !== undefined && ipv6.unsafeIsOurs(hb, dOff)) return onListener(l, header.src, header.dst, now)
@@ -662,7 +662,7 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       const localPort = (quote[t]! << 8) | quote[t + 1]!
       const remotePort = (quote[t + 2]! << 8) | quote[t + 3]!
       const seq = ((quote[t + 4]! << 24) | (quote[t + 5]! << 16) | (quote[t + 6]! << 8) | quote[t + 7]!) >>> 0
-      const e = demux.lookup6(key6Of(localPort, quote, q + 8, quote, q + 24, remotePort))
+      const e = demux.lookup6(localPort, quote, q + 8, quote, q + 24, remotePort)
       if (e === undefined) return
       const now = loop.time()
       if (type === 2) {

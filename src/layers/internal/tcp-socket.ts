@@ -7,7 +7,7 @@ import { formatIpHost, type IpAddress } from "../../protocols/address.js"
 import type { ConnectionConfig, ConnectionError, SegmentOut, TcpConnection } from "../../protocols/tcp/connection.js"
 import type { TcpSocket } from "../Tcp.js"
 import { TcpError } from "./tcp-error.js"
-import { key6Of } from "./tcp-demux.js"
+import { hash6 } from "./tcp-demux.js"
 
 /** A connection known to the layer. */
 export interface Entry {
@@ -17,8 +17,8 @@ export interface Entry {
   readonly remoteAddr: IpAddress
   readonly remotePort: number
   readonly pseudo: number
-  /** The IPv6 demux key; undefined for IPv4. */
-  readonly key6: string | undefined
+  /** The IPv6 demux bucket (`hash6` of the 4-tuple); undefined for IPv4. */
+  readonly key6: number | undefined
   listener: Listener | undefined
   timerAt: number
   readWaiter: (() => void) | undefined
@@ -61,7 +61,7 @@ export const makeEntry = (
     pseudo,
     key6: typeof remoteAddr === "number" ?
       undefined :
-      key6Of(localPort, localAddr as Uint8Array, 0, remoteAddr, 0, remotePort),
+      hash6(localPort, localAddr as Uint8Array, 0, remoteAddr, 0, remotePort),
     listener: undefined,
     timerAt: Infinity,
     readWaiter: undefined,
