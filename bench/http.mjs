@@ -25,37 +25,54 @@
  * Everything runs in namespaces named `isla-b<pid>-*`, removed on every exit
  * path (SPEC §7); addresses are 10.77.x.x inside them only.
  */
-import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import {
+  addBaselineNetwork,
+  addNamespace,
+  checkHost,
+  cleanupSync,
+  clockTicks,
+  commandLine,
+  cpuTicks,
+  dutExitedRecord,
+  dutExitLines,
+  fail,
+  fmt,
+  inNs,
+  initBench,
+  machineInfo,
+  makeTempDir,
+  markdownTable,
+  median,
+  nsName,
+  parseOptions,
+  procMem,
+  ratio,
+  referenceServices,
+  removeNamespace,
+  renderTable,
+  repoRoot,
+  run,
+  skipReason,
+  sleep,
+  startDut,
+  startIslaUp,
+  writeResults
+} from "./lib.mjs"
 
-const repoRoot = fileURLToPath(new URL("..", import.meta.url))
-const resultsDir = path.join(repoRoot, "bench", "results")
-const referenceServices = path.join(repoRoot, "test", "tap", "reference-services.mjs")
 const tag = "http"
 const concurrency = 100
+initBench(tag)
 
 // ---------------------------------------------------------------------------
 // Options
 
-const argv = process.argv.slice(2)
-const known = ["--runs", "--ab-requests", "--wrk-seconds", "--size", "--poll", "--targets", "--cli"]
-function usage(message) {
-  process.stderr.write(
-    `${tag}: ${message}\nusage: node bench/http.mjs [--runs 3] [--ab-requests 20000] [--wrk-seconds 10] [--size 100] [--poll adaptive|spin] [--targets isla,baseline] [--cli PATH]\n`
-  )
-  process.exit(2)
-}
-for (let i = 0; i < argv.length; i += 2) {
-  if (!known.includes(argv[i])) usage(`unknown argument ${argv[i]}`)
-  if (i + 1 >= argv.length) usage(`${argv[i]} needs a value`)
-}
-const option = (name, fallback) => {
-  const i = argv.indexOf(name)
-  return i < 0 ? fallback : argv[i + 1]
-}
+const { argv, option, usage } = parseOptions(
+  ["--runs", "--ab-requests", "--wrk-seconds", "--size", "--poll", "--targets", "--cli"],
+  "node bench/http.mjs [--runs 3] [--ab-requests 20000] [--wrk-seconds 10] [--size 100] [--poll adaptive|spin] [--targets isla,baseline] [--cli PATH]"
+)
 const runs = Number(option("--runs", "3"))
 const abRequests = Number(option("--ab-requests", "20000"))
 const wrkSeconds = Number(option("--wrk-seconds", "10"))
@@ -75,171 +92,11 @@ const abTimeoutMs = Math.round(30_000 + (abRequests / 200) * 1000)
 const wrkTimeoutMs = (wrkSeconds + 30) * 1000
 /** Once the whole benchmark has run this long, remaining measurements are skipped (and reported as such). */
 const budgetMs = 20 * 60_000
-
-const fail = (message) => {
-  process.stderr.write(`${tag}: error: ${message}\n`)
-  cleanupSync()
-  process.exit(1)
-}
-
-// ---------------------------------------------------------------------------
-// Cleanup on every exit path
-
-const namespaces = new Set()
-const processes = new Set()
-const tempDirs = new Set()
-
-function cleanupSync() {
-  for (const child of processes) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, "SIGKILL")
-      } catch {}
-      try {
-        process.kill(child.pid, "SIGKILL")
-      } catch {}
-    }
-  }
-  processes.clear()
-  for (const ns of namespaces) {
-    try {
-      const pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8", timeout: 5000 })
-      for (const pid of pids.split(/\s+/).filter((s) => /^\d+$/.test(s))) {
-        try {
-          process.kill(Number(pid), "SIGKILL")
-        } catch {}
-      }
-    } catch {}
-    try {
-      execFileSync("ip", ["netns", "del", ns], { timeout: 5000, stdio: "ignore" })
-    } catch {}
-  }
-  namespaces.clear()
-  for (const dir of tempDirs) {
-    try {
-      fs.rmSync(dir, { recursive: true, force: true })
-    } catch {}
-  }
-  tempDirs.clear()
-}
-process.on("exit", cleanupSync)
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.once(signal, () => {
-    process.stderr.write(`${tag}: ${signal}: cleaning up\n`)
-    cleanupSync()
-    process.kill(process.pid, signal)
-  })
-}
-
-// ---------------------------------------------------------------------------
-// Processes
-
-/** Runs a command in its own process group with a timeout (kills the group); resolves {code, stdout, stderr, timedOut, ms}. */
-const run = (cmd, args, timeout = 10_000) =>
-  new Promise((resolve) => {
-    const started = Date.now()
-    const child = spawn(cmd, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] })
-    processes.add(child)
-    let stdout = ""
-    let stderr = ""
-    let timedOut = false
-    child.stdout.setEncoding("utf8").on("data", (t) => (stdout = (stdout + t).slice(-200_000)))
-    child.stderr.setEncoding("utf8").on("data", (t) => (stderr = (stderr + t).slice(-20_000)))
-    const timer = setTimeout(() => {
-      timedOut = true
-      try {
-        process.kill(-child.pid, "SIGKILL")
-      } catch {}
-    }, timeout)
-    child.on("error", (error) => {
-      clearTimeout(timer)
-      processes.delete(child)
-      resolve({ code: null, stdout, stderr: `${stderr}${error.message}`, timedOut, ms: Date.now() - started })
-    })
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      processes.delete(child)
-      resolve({ code, stdout, stderr, timedOut, ms: Date.now() - started })
-    })
-  })
-
-const runOk = async (cmd, args, timeout) => {
-  const result = await run(cmd, args, timeout)
-  if (result.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${result.code}${result.timedOut ? ", timed out" : ""}): ${result.stderr.trim()}`)
-  }
-  return result
-}
-const inNs = (ns, cmd, args, timeout) => run("ip", ["netns", "exec", ns, cmd, ...args], timeout)
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-const deadline = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref())
-
-const onPath = (tool) =>
-  `${process.env.PATH ?? ""}:/usr/sbin:/sbin`.split(":").some((dir) => {
-    try {
-      fs.accessSync(path.join(dir, tool), fs.constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
-
-/** Starts a long-running DUT process in a namespace and waits for its `ready ` line. */
-const startDut = async (ns, label, args) => {
-  const child = spawn("ip", ["netns", "exec", ns, ...args], { detached: true, stdio: ["ignore", "pipe", "pipe"] })
-  processes.add(child)
-  const state = { stdout: "", stderr: "" }
-  child.stdout.setEncoding("utf8").on("data", (t) => (state.stdout += t))
-  child.stderr.setEncoding("utf8").on("data", (t) => (state.stderr = (state.stderr + t).slice(-20_000)))
-  const exited = new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal })))
-  const ready = await Promise.race([
-    new Promise((resolve) => {
-      const check = () => {
-        const line = state.stdout.split("\n").slice(0, -1).find((l) => l.startsWith("ready "))
-        if (line) resolve(line)
-      }
-      child.stdout.on("data", check)
-      check()
-    }),
-    exited.then(({ code, signal }) => ({ exited: `exited (code ${code}, signal ${signal})` })),
-    deadline(20_000).then(() => ({ exited: "printed no ready line within 20 s" }))
-  ])
-  if (typeof ready !== "string") throw new Error(`${label} ${ready.exited}\n--- stderr\n${state.stderr.trim()}`)
-  process.stderr.write(`${tag}: [${label}] ${ready}\n`)
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode, stderrTail: state.stderr.trim().split("\n").slice(-5) }
-    try {
-      process.kill(child.pid, "SIGTERM")
-    } catch {}
-    const exit = await Promise.race([exited, deadline(5000).then(() => null)])
-    if (exit === null) {
-      try {
-        process.kill(-child.pid, "SIGKILL")
-      } catch {}
-    }
-    return { code: exit === null ? "no exit within 5 s of SIGTERM" : exit.code, signal: exit?.signal ?? null, stderrTail: state.stderr.trim().split("\n").slice(-5) }
-  }
-  // `ip netns exec` execs the command, so child.pid is the DUT process itself.
-  return { child, pid: child.pid, ready, state, stop, alive: () => child.exitCode === null && child.signalCode === null }
-}
+/** Client output kept (the tail): ab and wrk reports are short. */
+const clientLimits = { stdoutTail: 200_000 }
 
 // ---------------------------------------------------------------------------
 // Probes and parsers
-
-const procStat = (pid) => {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return Number(fields[11]) + Number(fields[12]) // utime + stime, all threads
-}
-const procMem = (pid) => {
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
-  const get = (key) => {
-    const m = new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)
-    return m ? Number(m[1]) : null
-  }
-  return { rssKiB: get("VmRSS"), hwmKiB: get("VmHWM") }
-}
 
 /** ab's report: requests, failures, req/s, its percentile table (ms, whole numbers). */
 const parseAb = (output) => {
@@ -303,23 +160,20 @@ const clientCommand = (kind, dutIp) =>
 const measure = async (target, kind, ctx) => {
   const { clientNs, dutIp, dut } = target
   const record = { kind }
-  if (Date.now() - ctx.startedAt > budgetMs) {
-    record.error = "skipped: the benchmark's time budget is spent"
-    return record
-  }
-  if (!dut.alive()) {
-    record.error = "skipped: the DUT process has exited"
+  const skip = skipReason(ctx.startedAt, budgetMs, dut)
+  if (skip !== null) {
+    record.error = skip
     return record
   }
   const [cmd, ...args] = clientCommand(kind, dutIp)
   record.loadAvg1Before = Number(os.loadavg()[0].toFixed(2))
   const mem0 = procMem(dut.pid)
-  const cpu0 = procStat(dut.pid)
-  const result = await inNs(clientNs, cmd, args, kind === "ab" ? abTimeoutMs : wrkTimeoutMs)
-  const cpu1 = dut.alive() ? procStat(dut.pid) : null
+  const cpu0 = cpuTicks(dut.pid)
+  const result = await inNs(clientNs, cmd, args, kind === "ab" ? abTimeoutMs : wrkTimeoutMs, clientLimits)
+  const cpu1 = dut.alive() ? cpuTicks(dut.pid) : null
   const mem1 = dut.alive() ? procMem(dut.pid) : null
   if (!dut.alive()) {
-    record.dutExited = { code: dut.child.exitCode, signal: dut.child.signalCode, stderrTail: dut.state.stderr.trim().split("\n").slice(-8) }
+    record.dutExited = dutExitedRecord(dut)
   }
   const parsed = kind === "ab" ? parseAb(result.stdout) : parseWrk(result.stdout)
   Object.assign(record, parsed)
@@ -360,14 +214,9 @@ const measure = async (target, kind, ctx) => {
 // Targets
 
 const setupIsla = async (root) => {
-  const ns = `isla-b${process.pid}-isla`
-  await runOk("ip", ["netns", "add", ns])
-  namespaces.add(ns)
-  await runOk("ip", ["-n", ns, "link", "set", "lo", "up"])
+  const ns = await addNamespace(nsName("isla"))
   const dutIp = "10.77.1.2"
-  const dut = await startDut(ns, "isla", [
-    process.execPath, cliPath, "up", "--tap", "isla0", "--ip", `${dutIp}/24`, "--host-ip", "10.77.1.1/24", "--poll", poll, "--http", root
-  ])
+  const dut = await startIslaUp(ns, "isla", { cliPath, ip: `${dutIp}/24`, hostIp: "10.77.1.1/24", poll, extra: ["--http", root] })
   return {
     name: "isla",
     description: `isla up --poll ${poll} --http DIR on TAP isla0 (${dutIp}/24); client = kernel side of the TAP (10.77.1.1/24), same namespace ${ns}`,
@@ -379,21 +228,7 @@ const setupIsla = async (root) => {
 }
 
 const setupBaseline = async (root) => {
-  const clientNs = `isla-b${process.pid}-base`
-  const dutNs = `isla-b${process.pid}-dut`
-  await runOk("ip", ["netns", "add", clientNs])
-  namespaces.add(clientNs)
-  await runOk("ip", ["netns", "add", dutNs])
-  namespaces.add(dutNs)
-  const dutIp = "10.77.2.2"
-  await runOk("ip", ["-n", clientNs, "link", "set", "lo", "up"])
-  await runOk("ip", ["-n", dutNs, "link", "set", "lo", "up"])
-  // Created inside the client namespace, the peer moved straight into the DUT namespace: nothing touches the root namespace.
-  await runOk("ip", ["-n", clientNs, "link", "add", "veth-c", "type", "veth", "peer", "name", "veth-d", "netns", dutNs])
-  await runOk("ip", ["-n", clientNs, "addr", "add", "10.77.2.1/24", "dev", "veth-c"])
-  await runOk("ip", ["-n", dutNs, "addr", "add", `${dutIp}/24`, "dev", "veth-d"])
-  await runOk("ip", ["-n", clientNs, "link", "set", "veth-c", "up"])
-  await runOk("ip", ["-n", dutNs, "link", "set", "veth-d", "up"])
+  const { clientNs, dutNs, dutIp } = await addBaselineNetwork()
   const dut = await startDut(dutNs, "baseline", [process.execPath, referenceServices, "--ifname", "veth-d", "--ip", `${dutIp}/24`, "--http", root])
   return {
     name: "baseline",
@@ -403,13 +238,6 @@ const setupBaseline = async (root) => {
     dut,
     namespaces: [clientNs, dutNs]
   }
-}
-
-const median = (values) => {
-  const v = values.filter((x) => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b)
-  if (v.length === 0) return null
-  const mid = Math.floor(v.length / 2)
-  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2
 }
 
 /** Sets a target up, checks the file it serves and warms it up (JIT, ARP): not recorded. */
@@ -462,12 +290,7 @@ const summarizeTarget = async (target) => {
 
 const removeTarget = async (target) => {
   await target.dut.stop().catch(() => {})
-  for (const ns of target.namespaces) {
-    try {
-      execFileSync("ip", ["netns", "del", ns], { timeout: 5000, stdio: "ignore" })
-    } catch {}
-    namespaces.delete(ns)
-  }
+  for (const ns of target.namespaces) removeNamespace(ns)
 }
 
 /**
@@ -500,21 +323,13 @@ const benchAll = async (ctx) => {
 // ---------------------------------------------------------------------------
 // Main
 
-const fmt = (value, digits = 3) => (value === null || value === undefined || !Number.isFinite(value) ? "-" : Number(value).toFixed(digits))
-const ratio = (a, b) => (typeof a === "number" && typeof b === "number" && b !== 0 ? fmt(a / b, 2) : "-")
-
 const main = async () => {
-  if (process.platform !== "linux") fail(`needs Linux (this is ${process.platform})`)
-  if (process.getuid?.() !== 0) fail("needs root (TAP devices and network namespaces need CAP_NET_ADMIN)")
-  if (!fs.existsSync("/dev/net/tun")) fail("/dev/net/tun is missing")
-  const missing = ["ip", "ab", "wrk", "curl", "getconf"].filter((tool) => !onPath(tool))
-  if (missing.length > 0) fail(`missing tool(s): ${missing.join(", ")} (apt-get install -y apache2-utils wrk curl iproute2)`)
+  checkHost(["ip", "ab", "wrk", "curl", "getconf"], " (apt-get install -y apache2-utils wrk curl iproute2)")
   if (targets.includes("isla") && !fs.existsSync(cliPath)) fail(`${cliPath} not found: build the CLI first (npm run build)`)
-  const clkTck = Number((await runOk("getconf", ["CLK_TCK"])).stdout.trim())
+  const clkTck = await clockTicks()
 
   // The served file: `fileSize` bytes of HTML.
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `isla-b${process.pid}-`))
-  tempDirs.add(tmp)
+  const tmp = makeTempDir()
   const root = path.join(tmp, "www")
   fs.mkdirSync(root)
   const head = "<!doctype html><title>bench</title><p>"
@@ -523,18 +338,14 @@ const main = async () => {
   fs.writeFileSync(path.join(root, "index.html"), body)
   const ctx = { clkTck, root, body, startedAt: Date.now() }
 
-  const command = `node bench/http.mjs${argv.length > 0 ? ` ${argv.join(" ")}` : ""}`
+  const command = commandLine("http", argv)
   const date = new Date().toISOString()
-  const cpuinfo = fs.readFileSync("/proc/cpuinfo", "utf8")
   const version = async (cmd, args, re) => {
     const r = await run(cmd, args, 5000)
     return re.exec(r.stdout + r.stderr)?.[1] ?? "unknown"
   }
   const machine = {
-    nproc: Number((await run("nproc", [], 5000)).stdout.trim()) || os.availableParallelism(),
-    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? "unknown",
-    kernel: os.release(),
-    node: process.version,
+    ...(await machineInfo()),
     ab: `ab ${await version("ab", ["-V"], /Version (\S+)/)}`,
     wrk: `wrk ${await version("wrk", ["--version"], /^wrk (\S+)/m)}`
   }
@@ -568,7 +379,7 @@ const main = async () => {
     [`${keepAlive}: DUT RSS MiB after`, (s) => mib(s?.wrk.rssAfterKiB), 1]
   ]
   const header = ["metric (median)", "isla", "baseline", "isla/baseline"]
-  const rows = metrics.map(([label, get, digits]) => [label, fmt(get(isla), digits), fmt(get(base), digits), ratio(get(isla), get(base))])
+  const rows = metrics.map(([label, get, digits]) => [label, fmt(get(isla), digits), fmt(get(base), digits), ratio(get(isla), get(base), 2)])
   const runRows = results.flatMap((r) =>
     ["ab", "wrk"].map((kind) => {
       const s = r.summary[kind]
@@ -577,18 +388,12 @@ const main = async () => {
     })
   )
   const runHeader = ["target tool", "runs ok", "req/s per run", "1-min load average before each run"]
-  const render = (hdr, body) => {
-    const widths = hdr.map((h, i) => Math.max(h.length, ...body.map((row) => String(row[i]).length)))
-    const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ")
-    return `${line(hdr)}\n${body.map(line).join("\n")}\n`
-  }
-  process.stdout.write(render(header, rows))
-  process.stdout.write(`\n${render(runHeader, runRows)}`)
+  process.stdout.write(renderTable(header, rows))
+  process.stdout.write(`\n${renderTable(runHeader, runRows)}`)
   const errors = results.flatMap((r) => ["ab", "wrk"].flatMap((k) => r.summary[k].errors.map((e) => `${r.name} ${k} ${e}`)))
   if (errors.length > 0) process.stdout.write(`\nerrors:\n${errors.map((e) => `  ${e}`).join("\n")}\n`)
 
   // Files
-  fs.mkdirSync(resultsDir, { recursive: true })
   const json = {
     date,
     command,
@@ -598,8 +403,6 @@ const main = async () => {
     tools: { ab: clientCommand("ab", "DUT").join(" "), wrk: clientCommand("wrk", "DUT").join(" ") },
     results
   }
-  fs.writeFileSync(path.join(resultsDir, "http.json"), `${JSON.stringify(json, null, 2)}\n`)
-  const mdPath = path.join(resultsDir, "http.md")
   const markdown = [
     `## ${date}`,
     "",
@@ -607,42 +410,36 @@ const main = async () => {
     `Machine: nproc ${machine.nproc}, ${machine.cpuModel}, Linux ${machine.kernel}, Node ${machine.node}, ${machine.ab}, ${machine.wrk}  `,
     `File: /index.html, ${fileSize} bytes; ${runs} run(s) per target (medians); isla poll mode ${poll}`,
     "",
-    `| ${header.join(" | ")} |`,
-    `| ${header.map(() => "---").join(" | ")} |`,
-    ...rows.map((row) => `| ${row.join(" | ")} |`),
+    ...markdownTable(header, rows),
     "",
-    `| ${runHeader.join(" | ")} |`,
-    `| ${runHeader.map(() => "---").join(" | ")} |`,
-    ...runRows.map((row) => `| ${row.join(" | ")} |`),
+    ...markdownTable(runHeader, runRows),
     "",
     "DUT exit (last log lines):",
     "",
-    ...results.map((r) => `- ${r.name}: code ${r.dutExit.code}${r.dutExit.signal ? ` signal ${r.dutExit.signal}` : ""}; ${r.dutExit.stderrTail.map((l) => `\`${l.replace(/`/g, "'")}\``).join(" ") || "(no log)"}`),
+    ...dutExitLines(results),
     ...(errors.length > 0 ? ["", "Errors:", "", ...errors.map((e) => `- ${e}`)] : []),
     "",
     ""
   ].join("\n")
-  if (!fs.existsSync(mdPath)) {
-    fs.writeFileSync(
-      mdPath,
-      [
-        "# HTTP: `isla up --http` vs Node `http` on the kernel stack",
-        "",
-        "Written by `bench/http.mjs`. Both targets serve the same small static file (`/index.html`) from disk, read per request.",
-        `Clients, the same for both: \`${clientCommand("ab", "DUT").join(" ")}\` (HTTP/1.0, a new connection per request; its own`,
-        `percentiles, whole ms) and \`${clientCommand("wrk", "DUT").join(" ")}\` (HTTP/1.1 keep-alive).`,
-        "DUT CPU = utime+stime of the DUT process from /proc over the client's run; for the baseline this leaves out most kernel",
-        "TCP work (softirq), which is charged to whichever task runs, often the client. isla: TAP in one namespace, client = kernel",
-        "end of the TAP. baseline: test/tap/reference-services.mjs behind a veth pair between a client namespace and a DUT namespace.",
-        "Both targets are up during the whole run and the runs alternate between them (isla ab, isla wrk, baseline ab, baseline wrk, ...),",
-        "so that other load on the machine falls on both alike. The clients, the DUTs and the kernel share the machine's CPUs.",
-        "",
-        ""
-      ].join("\n")
-    )
-  }
-  fs.appendFileSync(mdPath, markdown)
-  process.stderr.write(`${tag}: wrote ${path.relative(repoRoot, path.join(resultsDir, "http.json"))} and appended to ${path.relative(repoRoot, mdPath)}\n`)
+  writeResults(
+    "http",
+    json,
+    markdown,
+    [
+      "# HTTP: `isla up --http` vs Node `http` on the kernel stack",
+      "",
+      "Written by `bench/http.mjs`. Both targets serve the same small static file (`/index.html`) from disk, read per request.",
+      `Clients, the same for both: \`${clientCommand("ab", "DUT").join(" ")}\` (HTTP/1.0, a new connection per request; its own`,
+      `percentiles, whole ms) and \`${clientCommand("wrk", "DUT").join(" ")}\` (HTTP/1.1 keep-alive).`,
+      "DUT CPU = utime+stime of the DUT process from /proc over the client's run; for the baseline this leaves out most kernel",
+      "TCP work (softirq), which is charged to whichever task runs, often the client. isla: TAP in one namespace, client = kernel",
+      "end of the TAP. baseline: test/tap/reference-services.mjs behind a veth pair between a client namespace and a DUT namespace.",
+      "Both targets are up during the whole run and the runs alternate between them (isla ab, isla wrk, baseline ab, baseline wrk, ...),",
+      "so that other load on the machine falls on both alike. The clients, the DUTs and the kernel share the machine's CPUs.",
+      "",
+      ""
+    ].join("\n")
+  )
 }
 
 main().catch((error) => fail(error?.stack ?? String(error)))

@@ -11,134 +11,47 @@
  * Needs a built CLI (`npm run build`). Everything runs in namespaces named
  * `isla-b<pid>-<mode>`, removed on every exit path (SPEC §7).
  */
-import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import {
+  addNamespace,
+  checkHost,
+  cleanupSync,
+  clockTicks,
+  commandLine,
+  cpuTicks,
+  fail,
+  fmt,
+  inNs,
+  initBench,
+  markdownTable,
+  nsName,
+  parseOptions,
+  procMem,
+  renderTable,
+  repoRoot,
+  sleep,
+  startIslaUp,
+  writeResults
+} from "./lib.mjs"
 
-const repoRoot = fileURLToPath(new URL("..", import.meta.url))
-const resultsDir = path.join(repoRoot, "bench", "results")
 const dutIp = "10.77.0.2"
 const hostIp = "10.77.0.1"
+initBench("poll-modes")
 
 // ---------------------------------------------------------------------------
 // Options
 
-const argv = process.argv.slice(2)
-const option = (name, fallback) => {
-  const i = argv.indexOf(name)
-  if (i < 0) return fallback
-  if (i + 1 >= argv.length) usage(`${name} needs a value`)
-  return argv[i + 1]
-}
-function usage(message) {
-  process.stderr.write(`poll-modes: ${message}\nusage: node bench/poll-modes.mjs [--modes adaptive,spin] [--idle-seconds N] [--cli PATH]\n`)
-  process.exit(2)
-}
-for (let i = 0; i < argv.length; i += 2) {
-  if (!["--modes", "--idle-seconds", "--cli"].includes(argv[i])) usage(`unknown argument ${argv[i]}`)
-}
+const { argv, option, usage } = parseOptions(
+  ["--modes", "--idle-seconds", "--cli"],
+  "node bench/poll-modes.mjs [--modes adaptive,spin] [--idle-seconds N] [--cli PATH]"
+)
 const modes = option("--modes", "adaptive,spin").split(",").filter((m) => m !== "")
 const idleSeconds = Number(option("--idle-seconds", "10"))
 const cliPath = path.resolve(option("--cli", path.join(repoRoot, "dist", "cli", "main.js")))
 if (modes.length === 0 || modes.some((m) => m !== "adaptive" && m !== "spin")) usage("--modes takes adaptive and/or spin")
 if (!(idleSeconds > 0 && idleSeconds <= 120)) usage("--idle-seconds must be in (0, 120]")
-
-const fail = (message) => {
-  process.stderr.write(`poll-modes: error: ${message}\n`)
-  cleanupSync()
-  process.exit(1)
-}
-
-// ---------------------------------------------------------------------------
-// Cleanup on every exit path
-
-const namespaces = new Set()
-const processes = new Set()
-
-function cleanupSync() {
-  for (const child of processes) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, "SIGKILL")
-      } catch {}
-    }
-  }
-  processes.clear()
-  for (const ns of namespaces) {
-    try {
-      const pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8", timeout: 5000 })
-      for (const pid of pids.split(/\s+/).filter((s) => /^\d+$/.test(s))) {
-        try {
-          process.kill(Number(pid), "SIGKILL")
-        } catch {}
-      }
-    } catch {}
-    try {
-      execFileSync("ip", ["netns", "del", ns], { timeout: 5000, stdio: "ignore" })
-    } catch {}
-  }
-  namespaces.clear()
-}
-process.on("exit", cleanupSync)
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.once(signal, () => {
-    process.stderr.write(`poll-modes: ${signal}: cleaning up\n`)
-    cleanupSync()
-    process.kill(process.pid, signal)
-  })
-}
-
-// ---------------------------------------------------------------------------
-// Processes
-
-/** Runs a command with a timeout (kills its process group); resolves {code, stdout, stderr, timedOut}. */
-const run = (cmd, args, timeout = 10_000) =>
-  new Promise((resolve) => {
-    const child = spawn(cmd, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    let timedOut = false
-    child.stdout.setEncoding("utf8").on("data", (t) => (stdout += t))
-    child.stderr.setEncoding("utf8").on("data", (t) => (stderr += t))
-    const timer = setTimeout(() => {
-      timedOut = true
-      try {
-        process.kill(-child.pid, "SIGKILL")
-      } catch {}
-    }, timeout)
-    child.on("error", (error) => {
-      clearTimeout(timer)
-      resolve({ code: null, stdout, stderr: `${stderr}${error.message}`, timedOut })
-    })
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr, timedOut })
-    })
-  })
-
-const runOk = async (cmd, args, timeout) => {
-  const result = await run(cmd, args, timeout)
-  if (result.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${result.code}${result.timedOut ? ", timed out" : ""}): ${result.stderr.trim()}`)
-  }
-  return result
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-/** A deadline that does not keep the process alive once nothing else waits. */
-const deadline = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref())
-
-const onPath = (tool) =>
-  `${process.env.PATH ?? ""}:/usr/sbin:/sbin`.split(":").some((dir) => {
-    try {
-      fs.accessSync(path.join(dir, tool), fs.constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
 
 // ---------------------------------------------------------------------------
 // Measurements
@@ -162,70 +75,31 @@ const percentile = (values, p) => {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]
 }
 
-const cpuTicks = (pid) => {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return Number(fields[11]) + Number(fields[12]) // utime + stime
-}
-
-const rssKiB = (pid) => {
-  const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))
-  return match ? Number(match[1]) : null
-}
-
 // ---------------------------------------------------------------------------
 // One mode
 
 const benchMode = async (mode, clkTck) => {
-  const ns = `isla-b${process.pid}-${mode}`
-  await runOk("ip", ["netns", "add", ns])
-  namespaces.add(ns)
-  let child
   try {
-    await runOk("ip", ["-n", ns, "link", "set", "lo", "up"])
-    const args = ["netns", "exec", ns, process.execPath, cliPath, "up", "--tap", "isla0", "--ip", `${dutIp}/24`, "--host-ip", `${hostIp}/24`, "--poll", mode]
-    child = spawn("ip", args, { detached: true, stdio: ["ignore", "pipe", "pipe"] })
-    processes.add(child)
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (t) => (stdout += t))
-    child.stderr.setEncoding("utf8").on("data", (t) => (stderr = (stderr + t).slice(-20_000)))
-    const exited = new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal })))
-    const ready = await Promise.race([
-      new Promise((resolve) => {
-        const check = () => {
-          const line = stdout.split("\n").slice(0, -1).find((l) => l.startsWith("ready "))
-          if (line) resolve(line)
-        }
-        child.stdout.on("data", check)
-        check()
-      }),
-      exited.then(({ code, signal }) => ({ exited: `exited (code ${code}, signal ${signal})` })),
-      deadline(15_000).then(() => ({ exited: "printed no ready line within 15 s" }))
-    ])
-    if (typeof ready !== "string") {
-      throw new Error(`isla up --poll ${mode} ${ready.exited}\n--- stderr\n${stderr.trim()}`)
-    }
-    process.stderr.write(`poll-modes: [${mode}] ${ready}\n`)
+    const ns = await addNamespace(nsName(mode))
+    const dut = await startIslaUp(ns, mode, { cliPath, ip: `${dutIp}/24`, hostIp: `${hostIp}/24`, poll: mode }, { readyTimeoutMs: 15_000, errorLabel: `isla up --poll ${mode}` })
 
     await sleep(1000) // settle
-    const before = cpuTicks(child.pid)
+    const before = cpuTicks(dut.pid)
     await sleep(idleSeconds * 1000)
-    const idleCpuSeconds = (cpuTicks(child.pid) - before) / clkTck
-    const idleRssKiB = rssKiB(child.pid)
+    const idleCpuSeconds = (cpuTicks(dut.pid) - before) / clkTck
+    const idleRssKiB = procMem(dut.pid).rssKiB
 
-    const ping = (pingArgs, timeout) => run("ip", ["netns", "exec", ns, "ping", ...pingArgs, dutIp], timeout)
+    const ping = (pingArgs, timeout) => inNs(ns, "ping", [...pingArgs, dutIp], timeout)
     await ping(["-c", "3", "-i", "0.2", "-W", "1"], 10_000) // warm-up: ARP, JIT
     const floodRun = await ping(["-f", "-c", "10000", "-q", "-w", "60"], 75_000)
     const flood = parsePing(floodRun.stdout)
     const pacedRun = await ping(["-c", "200", "-i", "0.01", "-W", "1"], 30_000)
     const paced = parsePing(pacedRun.stdout)
     if (flood.received === 0 || paced.received === 0) {
-      throw new Error(`isla up --poll ${mode} did not answer ping\n${floodRun.stdout}${floodRun.stderr}\n--- stderr\n${stderr.trim()}`)
+      throw new Error(`isla up --poll ${mode} did not answer ping\n${floodRun.stdout}${floodRun.stderr}\n--- stderr\n${dut.state.stderr.trim()}`)
     }
 
-    process.kill(child.pid, "SIGTERM")
-    const exit = await Promise.race([exited, deadline(5000).then(() => null)])
+    const exit = await dut.stop()
     return {
       mode,
       flood: {
@@ -244,14 +118,10 @@ const benchMode = async (mode, clkTck) => {
         p99Ms: percentile(paced.times, 99)
       },
       idle: { seconds: idleSeconds, cpuSeconds: Number(idleCpuSeconds.toFixed(3)), cpuPercent: Number(((idleCpuSeconds / idleSeconds) * 100).toFixed(1)), rssKiB: idleRssKiB },
-      exitCode: exit === null ? "no exit within 5 s of SIGTERM" : exit.code
+      exitCode: exit.code
     }
   } finally {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, "SIGKILL")
-      } catch {}
-    }
+    // Kills the DUT if it still runs and deletes this mode's namespace.
     cleanupSync()
   }
 }
@@ -259,18 +129,12 @@ const benchMode = async (mode, clkTck) => {
 // ---------------------------------------------------------------------------
 // Main
 
-const fmt = (value, digits = 3) => (value === null || value === undefined ? "-" : Number(value).toFixed(digits))
-
 const main = async () => {
-  if (process.platform !== "linux") fail(`needs Linux (this is ${process.platform})`)
-  if (process.getuid?.() !== 0) fail("needs root (TAP devices and network namespaces need CAP_NET_ADMIN)")
-  if (!fs.existsSync("/dev/net/tun")) fail("/dev/net/tun is missing")
-  const missing = ["ip", "ping", "getconf"].filter((tool) => !onPath(tool))
-  if (missing.length > 0) fail(`missing tool(s): ${missing.join(", ")}`)
+  checkHost(["ip", "ping", "getconf"])
   if (!fs.existsSync(cliPath)) fail(`${cliPath} not found: build the CLI first (npm run build)`)
-  const clkTck = Number((await runOk("getconf", ["CLK_TCK"])).stdout.trim())
+  const clkTck = await clockTicks()
 
-  const command = `node bench/poll-modes.mjs${argv.length > 0 ? ` ${argv.join(" ")}` : ""}`
+  const command = commandLine("poll-modes", argv)
   const date = new Date().toISOString()
   const results = []
   for (const mode of modes) {
@@ -294,29 +158,25 @@ const main = async () => {
     fmt(r.idle.cpuPercent, 1),
     r.idle.rssKiB === null ? "-" : (r.idle.rssKiB / 1024).toFixed(1)
   ])
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
-  const line = (cells) => cells.map((c, i) => c.padStart(widths[i])).join("  ")
-  process.stdout.write(`${line(header)}\n${rows.map(line).join("\n")}\n`)
+  process.stdout.write(renderTable(header, rows, { firstLeft: false }))
 
   const machine = { node: process.version, kernel: os.release(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "unknown" }
-  fs.mkdirSync(resultsDir, { recursive: true })
-  fs.writeFileSync(path.join(resultsDir, "poll-modes.json"), `${JSON.stringify({ date, command, idleSeconds, machine, results }, null, 2)}\n`)
   const markdown = [
     `## ${date}`,
     "",
     `Command: \`${command}\` (as root, from the repository root)  `,
     `Machine: ${machine.cpus} × ${machine.cpuModel}, Linux ${machine.kernel}, Node ${machine.node}`,
     "",
-    `| ${header.join(" | ")} |`,
-    `| ${header.map(() => "---").join(" | ")} |`,
-    ...rows.map((row) => `| ${row.join(" | ")} |`),
+    ...markdownTable(header, rows),
     "",
     ""
   ].join("\n")
-  const mdPath = path.join(resultsDir, "poll-modes.md")
-  if (!fs.existsSync(mdPath)) fs.writeFileSync(mdPath, "# Poll modes: `isla up --poll adaptive` vs `--poll spin`\n\nflood = `ping -f -c 10000 -q`; paced = `ping -c 200 -i 0.01` (per-reply times); idle = CPU (utime+stime) over the idle period after ready + 1 s.\n\n")
-  fs.appendFileSync(mdPath, markdown)
-  process.stderr.write(`poll-modes: wrote ${path.relative(repoRoot, path.join(resultsDir, "poll-modes.json"))} and appended to ${path.relative(repoRoot, mdPath)}\n`)
+  writeResults(
+    "poll-modes",
+    { date, command, idleSeconds, machine, results },
+    markdown,
+    "# Poll modes: `isla up --poll adaptive` vs `--poll spin`\n\nflood = `ping -f -c 10000 -q`; paced = `ping -c 200 -i 0.01` (per-reply times); idle = CPU (utime+stime) over the idle period after ready + 1 s.\n\n"
+  )
 }
 
 main().catch((error) => fail(error?.stack ?? String(error)))

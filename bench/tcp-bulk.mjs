@@ -26,37 +26,54 @@
  * Everything runs in namespaces named `isla-b<pid>-*`, removed on every exit
  * path (SPEC §7); addresses are 10.77.x.x inside them only.
  */
-import { execFileSync, spawn } from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import {
+  addBaselineNetwork,
+  addNamespace,
+  checkHost,
+  cleanupSync,
+  clockTicks,
+  commandLine,
+  cpuTicks,
+  dutExitedRecord,
+  dutExitLines,
+  fail,
+  fmt,
+  inNs,
+  initBench,
+  machineInfo,
+  makeTempDir,
+  markdownTable,
+  median,
+  nsName,
+  onPath,
+  parseOptions,
+  procMem,
+  ratio,
+  referenceServices,
+  removeNamespace,
+  renderTable,
+  repoRoot,
+  run,
+  skipReason,
+  sleep,
+  startDut,
+  startIslaUp,
+  writeResults
+} from "./lib.mjs"
 
-const repoRoot = fileURLToPath(new URL("..", import.meta.url))
-const resultsDir = path.join(repoRoot, "bench", "results")
-const referenceServices = path.join(repoRoot, "test", "tap", "reference-services.mjs")
 const tag = "tcp-bulk"
+initBench(tag)
 
 // ---------------------------------------------------------------------------
 // Options
 
-const argv = process.argv.slice(2)
-const known = ["--bytes", "--runs", "--poll", "--echo-bytes", "--targets", "--cli"]
-function usage(message) {
-  process.stderr.write(
-    `${tag}: ${message}\nusage: node bench/tcp-bulk.mjs [--bytes 1G] [--runs 3] [--poll adaptive|spin] [--echo-bytes 100M] [--targets isla,baseline] [--cli PATH]\n`
-  )
-  process.exit(2)
-}
-for (let i = 0; i < argv.length; i += 2) {
-  if (!known.includes(argv[i])) usage(`unknown argument ${argv[i]}`)
-  if (i + 1 >= argv.length) usage(`${argv[i]} needs a value`)
-}
-const option = (name, fallback) => {
-  const i = argv.indexOf(name)
-  return i < 0 ? fallback : argv[i + 1]
-}
+const { argv, option, usage } = parseOptions(
+  ["--bytes", "--runs", "--poll", "--echo-bytes", "--targets", "--cli"],
+  "node bench/tcp-bulk.mjs [--bytes 1G] [--runs 3] [--poll adaptive|spin] [--echo-bytes 100M] [--targets isla,baseline] [--cli PATH]"
+)
 /** "1G", "512M", "64K", "1000" → bytes (binary suffixes, like head -c). */
 const parseSize = (name, text) => {
   const m = /^(\d+(?:\.\d+)?)([KMG]i?B?)?$/i.exec(text)
@@ -81,170 +98,8 @@ const transferTimeoutMs = (n) => Math.round(30_000 + (n / 25e6) * 1000)
 /** Once the whole benchmark has run this long, remaining transfers are skipped (and reported as such). */
 const budgetMs = 20 * 60_000
 
-const fail = (message) => {
-  process.stderr.write(`${tag}: error: ${message}\n`)
-  cleanupSync()
-  process.exit(1)
-}
-
-// ---------------------------------------------------------------------------
-// Cleanup on every exit path
-
-const namespaces = new Set()
-const processes = new Set()
-const tempDirs = new Set()
-
-function cleanupSync() {
-  for (const child of processes) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, "SIGKILL")
-      } catch {}
-      try {
-        process.kill(child.pid, "SIGKILL")
-      } catch {}
-    }
-  }
-  processes.clear()
-  for (const ns of namespaces) {
-    try {
-      const pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8", timeout: 5000 })
-      for (const pid of pids.split(/\s+/).filter((s) => /^\d+$/.test(s))) {
-        try {
-          process.kill(Number(pid), "SIGKILL")
-        } catch {}
-      }
-    } catch {}
-    try {
-      execFileSync("ip", ["netns", "del", ns], { timeout: 5000, stdio: "ignore" })
-    } catch {}
-  }
-  namespaces.clear()
-  for (const dir of tempDirs) {
-    try {
-      fs.rmSync(dir, { recursive: true, force: true })
-    } catch {}
-  }
-  tempDirs.clear()
-}
-process.on("exit", cleanupSync)
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.once(signal, () => {
-    process.stderr.write(`${tag}: ${signal}: cleaning up\n`)
-    cleanupSync()
-    process.kill(process.pid, signal)
-  })
-}
-
-// ---------------------------------------------------------------------------
-// Processes
-
-/** Runs a command in its own process group with a timeout (kills the group); resolves {code, stdout, stderr, timedOut}. */
-const run = (cmd, args, timeout = 10_000) =>
-  new Promise((resolve) => {
-    const child = spawn(cmd, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] })
-    processes.add(child)
-    let stdout = ""
-    let stderr = ""
-    let timedOut = false
-    child.stdout.setEncoding("utf8").on("data", (t) => (stdout += t))
-    child.stderr.setEncoding("utf8").on("data", (t) => (stderr = (stderr + t).slice(-20_000)))
-    const timer = setTimeout(() => {
-      timedOut = true
-      try {
-        process.kill(-child.pid, "SIGKILL")
-      } catch {}
-    }, timeout)
-    child.on("error", (error) => {
-      clearTimeout(timer)
-      processes.delete(child)
-      resolve({ code: null, stdout, stderr: `${stderr}${error.message}`, timedOut })
-    })
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      processes.delete(child)
-      resolve({ code, stdout, stderr, timedOut })
-    })
-  })
-
-const runOk = async (cmd, args, timeout) => {
-  const result = await run(cmd, args, timeout)
-  if (result.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${result.code}${result.timedOut ? ", timed out" : ""}): ${result.stderr.trim()}`)
-  }
-  return result
-}
-const inNs = (ns, cmd, args, timeout) => run("ip", ["netns", "exec", ns, cmd, ...args], timeout)
-const inNsOk = (ns, cmd, args, timeout) => runOk("ip", ["netns", "exec", ns, cmd, ...args], timeout)
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-const deadline = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref())
-
-const onPath = (tool) =>
-  `${process.env.PATH ?? ""}:/usr/sbin:/sbin`.split(":").some((dir) => {
-    try {
-      fs.accessSync(path.join(dir, tool), fs.constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
-
-/** Starts a long-running DUT process in a namespace and waits for its `ready ` line. */
-const startDut = async (ns, label, args) => {
-  const child = spawn("ip", ["netns", "exec", ns, ...args], { detached: true, stdio: ["ignore", "pipe", "pipe"] })
-  processes.add(child)
-  const state = { stdout: "", stderr: "" }
-  child.stdout.setEncoding("utf8").on("data", (t) => (state.stdout += t))
-  child.stderr.setEncoding("utf8").on("data", (t) => (state.stderr = (state.stderr + t).slice(-20_000)))
-  const exited = new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal })))
-  const ready = await Promise.race([
-    new Promise((resolve) => {
-      const check = () => {
-        const line = state.stdout.split("\n").slice(0, -1).find((l) => l.startsWith("ready "))
-        if (line) resolve(line)
-      }
-      child.stdout.on("data", check)
-      check()
-    }),
-    exited.then(({ code, signal }) => ({ exited: `exited (code ${code}, signal ${signal})` })),
-    deadline(20_000).then(() => ({ exited: "printed no ready line within 20 s" }))
-  ])
-  if (typeof ready !== "string") throw new Error(`${label} ${ready.exited}\n--- stderr\n${state.stderr.trim()}`)
-  process.stderr.write(`${tag}: [${label}] ${ready}\n`)
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode, stderrTail: state.stderr.trim().split("\n").slice(-5) }
-    try {
-      process.kill(child.pid, "SIGTERM")
-    } catch {}
-    const exit = await Promise.race([exited, deadline(5000).then(() => null)])
-    if (exit === null) {
-      try {
-        process.kill(-child.pid, "SIGKILL")
-      } catch {}
-    }
-    return { code: exit === null ? "no exit within 5 s of SIGTERM" : exit.code, signal: exit?.signal ?? null, stderrTail: state.stderr.trim().split("\n").slice(-5) }
-  }
-  // `ip netns exec` execs the command, so child.pid is the DUT process itself.
-  return { child, pid: child.pid, ready, state, stop, alive: () => child.exitCode === null && child.signalCode === null }
-}
-
 // ---------------------------------------------------------------------------
 // Probes
-
-const procStat = (pid) => {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return Number(fields[11]) + Number(fields[12]) // utime + stime, all threads
-}
-const procMem = (pid) => {
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
-  const get = (key) => {
-    const m = new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)
-    return m ? Number(m[1]) : null
-  }
-  return { rssKiB: get("VmRSS"), hwmKiB: get("VmHWM") }
-}
 
 /** Kernel SNMP counters of a namespace (Ip/Tcp from /proc/net/snmp, TcpExt/IpExt from /proc/net/netstat). */
 const snmp = async (ns) => {
@@ -352,23 +207,20 @@ const transfer = async (target, kind, n, ctx) => {
   const { clientNs, dutIp, dut, dutNs, clientDev } = target
   const port = { in: 9, out: 19, echo: 7 }[kind]
   const record = { kind, bytes: n }
-  if (Date.now() - ctx.startedAt > budgetMs) {
-    record.error = "skipped: the benchmark's time budget is spent"
-    return record
-  }
-  if (!dut.alive()) {
-    record.error = "skipped: the DUT process has exited"
+  const skip = skipReason(ctx.startedAt, budgetMs, dut)
+  if (skip !== null) {
+    record.error = skip
     return record
   }
   const snmpClient0 = await snmp(clientNs)
   const snmpDut0 = dutNs ? await snmp(dutNs) : null
   const link0 = await linkStats(clientNs, clientDev)
   const mem0 = procMem(dut.pid)
-  const cpu0 = procStat(dut.pid)
+  const cpu0 = cpuTicks(dut.pid)
   const stopSs = ssSampler(clientNs, dutIp, port)
   const timeout = transferTimeoutMs(n)
   const result = await inNs(clientNs, "sh", ["-c", shellFor(kind, dutIp, n, ctx.echoFile)], timeout)
-  const cpu1 = dut.alive() ? procStat(dut.pid) : null
+  const cpu1 = dut.alive() ? cpuTicks(dut.pid) : null
   const mem1 = dut.alive() ? procMem(dut.pid) : null
   const ssLast = await stopSs()
   const link1 = await linkStats(clientNs, clientDev)
@@ -377,7 +229,7 @@ const transfer = async (target, kind, n, ctx) => {
 
   const t = /^T (\d+) (\d+) (\d+)$/m.exec(result.stdout)
   if (!dut.alive()) {
-    record.dutExited = { code: dut.child.exitCode, signal: dut.child.signalCode, stderrTail: dut.state.stderr.trim().split("\n").slice(-8) }
+    record.dutExited = dutExitedRecord(dut)
     process.stderr.write(`${tag}: [${target.name}] the DUT process exited during ${kind}: ${JSON.stringify(record.dutExited)}\n`)
   }
   const clientDelta = counterDelta(snmpClient0, snmpClient1)
@@ -465,12 +317,9 @@ const tcpSysctls = async (ns) => {
 }
 
 const setupIsla = async () => {
-  const ns = `isla-b${process.pid}-isla`
-  await runOk("ip", ["netns", "add", ns])
-  namespaces.add(ns)
-  await runOk("ip", ["-n", ns, "link", "set", "lo", "up"])
+  const ns = await addNamespace(nsName("isla"))
   const dutIp = "10.77.1.2"
-  const dut = await startDut(ns, "isla", [process.execPath, cliPath, "up", "--tap", "isla0", "--ip", `${dutIp}/24`, "--host-ip", "10.77.1.1/24", "--poll", poll])
+  const dut = await startIslaUp(ns, "isla", { cliPath, ip: `${dutIp}/24`, hostIp: "10.77.1.1/24", poll })
   return {
     name: "isla",
     description: `isla up --poll ${poll} on TAP isla0 (${dutIp}/24); client = kernel side of the TAP (10.77.1.1/24), same namespace ${ns}`,
@@ -486,21 +335,7 @@ const setupIsla = async () => {
 }
 
 const setupBaseline = async () => {
-  const clientNs = `isla-b${process.pid}-base`
-  const dutNs = `isla-b${process.pid}-dut`
-  await runOk("ip", ["netns", "add", clientNs])
-  namespaces.add(clientNs)
-  await runOk("ip", ["netns", "add", dutNs])
-  namespaces.add(dutNs)
-  const dutIp = "10.77.2.2"
-  await runOk("ip", ["-n", clientNs, "link", "set", "lo", "up"])
-  await runOk("ip", ["-n", dutNs, "link", "set", "lo", "up"])
-  // Created inside the client namespace, the peer moved straight into the DUT namespace: nothing touches the root namespace.
-  await runOk("ip", ["-n", clientNs, "link", "add", "veth-c", "type", "veth", "peer", "name", "veth-d", "netns", dutNs])
-  await runOk("ip", ["-n", clientNs, "addr", "add", "10.77.2.1/24", "dev", "veth-c"])
-  await runOk("ip", ["-n", dutNs, "addr", "add", `${dutIp}/24`, "dev", "veth-d"])
-  await runOk("ip", ["-n", clientNs, "link", "set", "veth-c", "up"])
-  await runOk("ip", ["-n", dutNs, "link", "set", "veth-d", "up"])
+  const { clientNs, dutNs, dutIp } = await addBaselineNetwork()
   const dut = await startDut(dutNs, "baseline", [process.execPath, referenceServices, "--ifname", "veth-d", "--ip", `${dutIp}/24`])
   return {
     name: "baseline",
@@ -514,13 +349,6 @@ const setupBaseline = async () => {
     links: [await linkInfo(clientNs, "veth-c"), await linkInfo(dutNs, "veth-d")],
     sysctls: await tcpSysctls(clientNs)
   }
-}
-
-const median = (values) => {
-  const v = values.filter((x) => typeof x === "number").sort((a, b) => a - b)
-  if (v.length === 0) return null
-  const mid = Math.floor(v.length / 2)
-  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2
 }
 
 const benchTarget = async (name, ctx) => {
@@ -583,35 +411,22 @@ const benchTarget = async (name, ctx) => {
     }
   } finally {
     await target.dut.stop().catch(() => {})
-    for (const ns of target.namespaces) {
-      try {
-        execFileSync("ip", ["netns", "del", ns], { timeout: 5000, stdio: "ignore" })
-      } catch {}
-      namespaces.delete(ns)
-    }
+    for (const ns of target.namespaces) removeNamespace(ns)
   }
 }
 
 // ---------------------------------------------------------------------------
 // Main
 
-const fmt = (value, digits = 3) => (value === null || value === undefined || !Number.isFinite(value) ? "-" : Number(value).toFixed(digits))
-const ratio = (a, b) => (typeof a === "number" && typeof b === "number" && b !== 0 ? fmt(a / b, 3) : "-")
-
 const main = async () => {
-  if (process.platform !== "linux") fail(`needs Linux (this is ${process.platform})`)
-  if (process.getuid?.() !== 0) fail("needs root (TAP devices and network namespaces need CAP_NET_ADMIN)")
-  if (!fs.existsSync("/dev/net/tun")) fail("/dev/net/tun is missing")
-  const missing = ["ip", "ping", "nc", "head", "sha256sum", "ss", "sh", "date", "getconf", "sysctl"].filter((tool) => !onPath(tool))
-  if (missing.length > 0) fail(`missing tool(s): ${missing.join(", ")}`)
+  checkHost(["ip", "ping", "nc", "head", "sha256sum", "ss", "sh", "date", "getconf", "sysctl"])
   const ncHelp = await run("nc", ["-h"], 5000)
   if (!/OpenBSD netcat/.test(ncHelp.stdout + ncHelp.stderr)) fail("nc is not OpenBSD netcat (needs -N and -d): apt-get install netcat-openbsd")
   if (targets.includes("isla") && !fs.existsSync(cliPath)) fail(`${cliPath} not found: build the CLI first (npm run build)`)
   ctxGlobal.ethtool = onPath("ethtool")
-  const clkTck = Number((await runOk("getconf", ["CLK_TCK"])).stdout.trim())
+  const clkTck = await clockTicks()
 
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `isla-b${process.pid}-`))
-  tempDirs.add(tmp)
+  const tmp = makeTempDir()
   const echoFile = path.join(tmp, "echo.bin")
   const echoHash = (() => {
     const fd = fs.openSync(echoFile, "w")
@@ -627,14 +442,10 @@ const main = async () => {
   })()
   const ctx = { clkTck, echoFile, echoHash, startedAt: Date.now() }
 
-  const command = `node bench/tcp-bulk.mjs${argv.length > 0 ? ` ${argv.join(" ")}` : ""}`
+  const command = commandLine("tcp-bulk", argv)
   const date = new Date().toISOString()
-  const cpuinfo = fs.readFileSync("/proc/cpuinfo", "utf8")
   const machine = {
-    nproc: Number((await run("nproc", [], 5000)).stdout.trim()) || os.availableParallelism(),
-    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? "unknown",
-    kernel: os.release(),
-    node: process.version,
+    ...(await machineInfo()),
     ethtool: ctxGlobal.ethtool ? "installed" : "not installed"
   }
   const results = []
@@ -668,7 +479,7 @@ const main = async () => {
     ["DUT RSS MiB after echo", (s) => mib(s?.echo.rssAfterKiB), 1]
   ]
   const header = ["metric (median)", "isla", "baseline", "isla/baseline"]
-  const rows = metrics.map(([label, get, digits]) => [label, fmt(get(isla), digits), fmt(get(base), digits), ratio(get(isla), get(base))])
+  const rows = metrics.map(([label, get, digits]) => [label, fmt(get(isla), digits), fmt(get(base), digits), ratio(get(isla), get(base), 3)])
   const retransRows = results.flatMap((r) =>
     ["in", "out", "echo"].map((kind) => {
       const s = r.summary[kind]
@@ -685,21 +496,13 @@ const main = async () => {
     })
   )
   const retransHeader = ["target transfer", "ok", "client RetransSegs", "DUT-ns RetransSegs", "ss retrans (last sample)", "client OFO queued", "client DSACK sent", "client dev tx dropped"]
-  const render = (hdr, body) => {
-    const widths = hdr.map((h, i) => Math.max(h.length, ...body.map((row) => String(row[i]).length)))
-    const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ")
-    return `${line(hdr)}\n${body.map(line).join("\n")}\n`
-  }
-  process.stdout.write(render(header, rows))
-  process.stdout.write(`\n${render(retransHeader, retransRows)}`)
+  process.stdout.write(renderTable(header, rows))
+  process.stdout.write(`\n${renderTable(retransHeader, retransRows)}`)
   const errors = results.flatMap((r) => ["in", "out", "echo"].flatMap((k) => r.summary[k].errors.map((e) => `${r.name} ${k} ${e}`)))
   if (errors.length > 0) process.stdout.write(`\nerrors:\n${errors.map((e) => `  ${e}`).join("\n")}\n`)
 
   // Files
-  fs.mkdirSync(resultsDir, { recursive: true })
   const json = { date, command, elapsedSeconds, options: { bytes, runs, poll, echoBytes, targets }, machine, tools: { in: shellFor("in", "DUT", bytes), out: shellFor("out", "DUT", bytes), echo: shellFor("echo", "DUT", echoBytes, "FILE") }, results }
-  fs.writeFileSync(path.join(resultsDir, "tcp-bulk.json"), `${JSON.stringify(json, null, 2)}\n`)
-  const mdPath = path.join(resultsDir, "tcp-bulk.md")
   const offloads = results.flatMap((r) =>
     r.links.map((l) => `- ${r.name} ${l.dev} (${l.kind ?? "?"}): mtu ${l.mtu}, qlen ${l.qlen}, gso_max_size ${l.gsoMaxSize}, tso_max_size ${l.tsoMaxSize}, gro_max_size ${l.groMaxSize}; offloads: ${typeof l.ethtoolK === "string" ? l.ethtoolK : Object.entries(l.ethtoolK).filter(([k]) => /segmentation|receive-offload|checksum|scatter/.test(k)).map(([k, v]) => `${k} ${v}`).join(", ")}`)
   )
@@ -710,15 +513,11 @@ const main = async () => {
     `Machine: nproc ${machine.nproc}, ${machine.cpuModel}, Linux ${machine.kernel}, Node ${machine.node}  `,
     `Sizes: bulk ${size(bytes)} per transfer, echo ${size(echoBytes)}, ${runs} run(s) per target (medians), poll mode ${poll}`,
     "",
-    `| ${header.join(" | ")} |`,
-    `| ${header.map(() => "---").join(" | ")} |`,
-    ...rows.map((row) => `| ${row.join(" | ")} |`),
+    ...markdownTable(header, rows),
     "",
     "Retransmissions and drops per run (kernel counters of the client namespace; for the baseline also of the DUT namespace; `ss -tin` = last 1 s sample of the client socket):",
     "",
-    `| ${retransHeader.join(" | ")} |`,
-    `| ${retransHeader.map(() => "---").join(" | ")} |`,
-    ...retransRows.map((row) => `| ${row.join(" | ")} |`),
+    ...markdownTable(retransHeader, retransRows),
     "",
     "Links and offloads:",
     "",
@@ -727,31 +526,29 @@ const main = async () => {
     "",
     "DUT exit (last log lines):",
     "",
-    ...results.map((r) => `- ${r.name}: code ${r.dutExit.code}${r.dutExit.signal ? ` signal ${r.dutExit.signal}` : ""}; ${r.dutExit.stderrTail.map((l) => `\`${l.replace(/`/g, "'")}\``).join(" ") || "(no log)"}`),
+    ...dutExitLines(results),
     ...(errors.length > 0 ? ["", "Errors:", "", ...errors.map((e) => `- ${e}`)] : []),
     "",
     ""
   ].join("\n")
-  if (!fs.existsSync(mdPath)) {
-    fs.writeFileSync(
-      mdPath,
-      [
-        "# Bulk TCP: `isla up` vs Node `net` on the kernel stack",
-        "",
-        "Written by `bench/tcp-bulk.mjs`. Client side, same tools for both targets:",
-        "bulk in = `head -c N /dev/zero | nc -N DUT 9` (ends when the DUT has read all and closed);",
-        "bulk out = `nc -d DUT 19 | head -c N > /dev/null`; echo = `nc -N DUT 7 < random file | sha256sum` (hash checked).",
-        "Times are taken inside the client shell (`date +%s%N`). DUT CPU = utime+stime of the DUT process from /proc over the transfer;",
-        "for the baseline this leaves out most kernel TCP work (softirq), which is charged to whichever task runs, often the client.",
-        "isla: TAP in one namespace, client = kernel end of the TAP. baseline: veth pair between a client namespace and a DUT namespace.",
-        "Kernel TCP counters are per namespace: they include connections left over from an earlier timed-out transfer.",
-        "",
-        ""
-      ].join("\n")
-    )
-  }
-  fs.appendFileSync(mdPath, markdown)
-  process.stderr.write(`${tag}: wrote ${path.relative(repoRoot, path.join(resultsDir, "tcp-bulk.json"))} and appended to ${path.relative(repoRoot, mdPath)}\n`)
+  writeResults(
+    "tcp-bulk",
+    json,
+    markdown,
+    [
+      "# Bulk TCP: `isla up` vs Node `net` on the kernel stack",
+      "",
+      "Written by `bench/tcp-bulk.mjs`. Client side, same tools for both targets:",
+      "bulk in = `head -c N /dev/zero | nc -N DUT 9` (ends when the DUT has read all and closed);",
+      "bulk out = `nc -d DUT 19 | head -c N > /dev/null`; echo = `nc -N DUT 7 < random file | sha256sum` (hash checked).",
+      "Times are taken inside the client shell (`date +%s%N`). DUT CPU = utime+stime of the DUT process from /proc over the transfer;",
+      "for the baseline this leaves out most kernel TCP work (softirq), which is charged to whichever task runs, often the client.",
+      "isla: TAP in one namespace, client = kernel end of the TAP. baseline: veth pair between a client namespace and a DUT namespace.",
+      "Kernel TCP counters are per namespace: they include connections left over from an earlier timed-out transfer.",
+      "",
+      ""
+    ].join("\n")
+  )
 }
 
 main().catch((error) => fail(error?.stack ?? String(error)))
