@@ -93,6 +93,23 @@ describe("IPv6 router advertisements", () => {
       })
     ))
 
+  it.effect("a Neighbor Advertisement clearing the router flag takes the router out of the list (RFC 4861 §7.2.5)", () =>
+    withStack({ dadTransmits: 0 }, (peer, _ctx, v6) =>
+      Effect.gen(function*() {
+        yield* v6.linkLocal
+        yield* sendRa(peer, ra(1800, [{ _tag: "SourceLinkLayer", address: peerMac }, pio(3600, 1800)]))
+        expect(v6.unsafeSend(ip6("2001:db8:99::1"), 253, payload, 0, 100)).toBe("Sent")
+        peer.unsafeTransmit(...whole(ndpFrame(
+          { _tag: "NeighborAdvert", router: false, solicited: false, override: true, target: peerLl, options: [{ _tag: "TargetLinkLayer", address: peerMac }] },
+          peerLl,
+          ALL_NODES
+        )))
+        yield* settle
+        expect(v6.events["neighbor_no_longer_router"]).toBe(1)
+        expect(v6.unsafeSend(ip6("2001:db8:99::1"), 253, payload, 0, 100)).toBe("NoRoute")
+      })
+    ))
+
   it.effect("an RA with hop limit 64 is ignored and counted", () =>
     withStack({ dadTransmits: 0 }, (peer, _ctx, v6) =>
       Effect.gen(function*() {

@@ -165,7 +165,9 @@ export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions)
           count("neighbor_unresolved")
           break
         case "NoLongerRouter":
+          // RFC 4861 §7.2.5: it leaves the default router list.
           count("neighbor_no_longer_router")
+          runSlaac(slaac.removeRouter(a.target))
           break
       }
     }
@@ -253,6 +255,8 @@ export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions)
         const src = h.src
         const sll = sllOf(m.options, "SourceLinkLayer")
         if (sll !== undefined) runNeighbor(neighbors.onSolicitation(src, sll, now))
+        // RFC 4861 §6.3.4: the sender's neighbour entry is a router's.
+        neighbors.markRouter(src)
         if (m.reachableTime > 0) neighbors.setBaseReachableTime(m.reachableTime)
         if (m.retransTimer > 0) neighbors.setRetransTimer(m.retransTimer)
         const prefixes: Array<Ndp.PrefixInformation> = []

@@ -320,6 +320,16 @@ export class NeighborCache {
   }
 
   /**
+   * A Router Advertisement came from `addr`: RFC 4861 §6.3.4, the IsRouter
+   * flag of its entry (if any) is set, so that a later advertisement clearing
+   * it takes the router out of the default list (§7.2.5).
+   */
+  markRouter(addr: Ipv6Bytes): void {
+    const entry = this.entries.get(keyOf(addr))
+    if (entry !== undefined) entry.isRouter = true
+  }
+
+  /**
    * Upper-layer progress (a TCP ACK for new data, RFC 4861 §7.3.1) confirms
    * `addr` reachable: an entry with a MAC becomes REACHABLE.
    */

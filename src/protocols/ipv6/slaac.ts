@@ -244,6 +244,18 @@ export class Slaac {
     return first
   }
 
+  /**
+   * RFC 4861 §7.2.5: a Neighbor Advertisement cleared `router`'s IsRouter
+   * flag: it leaves the default router list at once.
+   */
+  removeRouter(router: Ipv6Bytes): ReadonlyArray<SlaacAction> {
+    const key = keyOf(router)
+    const known = this.routerTable.get(key)
+    if (known === undefined) return NO_ACTIONS
+    this.routerTable.delete(key)
+    return [{ _tag: "RouterRemoved", router: known.address }]
+  }
+
   /** The current DNS servers, in order of first advertisement. */
   dnsServers(): ReadonlyArray<Ipv6Bytes> {
     return Array.from(this.dnsTable.values(), (d) => d.address)

@@ -210,6 +210,15 @@ describe("Slaac routers, link parameters and DNS", () => {
     expect(slaac.routers()).toEqual([])
   })
 
+  it("removeRouter (RFC 4861 §7.2.5) takes a router out at once; an unknown one changes nothing", () => {
+    const slaac = started()
+    slaac.onRouterAdvertisement(ra(), 0)
+    slaac.onRouterAdvertisement(ra({ source: ROUTER2 }), 0)
+    expect(slaac.removeRouter(ROUTER)).toEqual([{ _tag: "RouterRemoved", router: ROUTER }])
+    expect(slaac.removeRouter(ROUTER)).toEqual([])
+    expect(slaac.routers().map((r) => r.address)).toEqual([ROUTER2])
+  })
+
   it("reports MTU, hop limit, reachable and retrans time changes", () => {
     const slaac = started()
     const actions = slaac.onRouterAdvertisement(ra({ mtu: 1400, curHopLimit: 64, reachableTime: 20_000, retransTimer: 0 }), 0)
