@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck, Layer, Stream } from "effect"
-import { Link, type LinkDevice } from "../../src/layers/Link.js"
+import { Link } from "../../src/layers/Link.js"
 import { MemoryLink } from "../../src/layers/link/index.js"
 import * as Stack from "../../src/layers/Stack.js"
 import * as Tcp from "../../src/layers/Tcp.js"
@@ -21,6 +21,7 @@ import * as Segment from "../../src/protocols/tcp/segment.js"
 import * as UdpWire from "../../src/protocols/udp.js"
 import { Ipv4 } from "../../src/layers/Ipv4.js"
 import { PollLoop } from "../../src/runtime/PollLoop.js"
+import { received, settle } from "./ipv6-helpers.js"
 
 const stackMac = parseMac("02:00:00:00:00:02")!
 const peerMac = parseMac("02:00:00:00:00:99")!
@@ -48,14 +49,6 @@ const icmpEcho = (seq: number) => {
   m[3] = c & 0xff
   return m
 }
-const received = (peer: LinkDevice): Array<Uint8Array> => {
-  const out: Array<Uint8Array> = []
-  peer.unsafeReceive((b, o, l) => out.push(b.slice(o, o + l)), Infinity)
-  return out
-}
-const settle = Effect.gen(function*() {
-  for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
-})
 
 describe("IPv4 receive path under random and mutated frames", () => {
   it.scoped("drops and counts them, never throws, keeps reassembly bounded, and still answers ARP and ping", () =>
