@@ -9,6 +9,7 @@ import { macIsBroadcast, macIsMulticast, type MacAddress } from "../protocols/ad
 import * as Eth from "../protocols/ethernet.js"
 import type { LayerCounters } from "../runtime/Counters.js"
 import { PollLoop } from "../runtime/PollLoop.js"
+import type { GsoRequest } from "./Link.js"
 
 /** Receives the payload of a frame: `buffer[offset .. offset+length)`, valid during the call. */
 export type PayloadHandler = (buffer: Uint8Array, offset: number, length: number) => void
@@ -72,6 +73,8 @@ export const make = (options: EthernetOptions) =>
     let ipv6: PayloadHandler | undefined
     const view = new Eth.Packet(new Uint8Array(0), 0, 0)
     const largest = link.mtu + Eth.HEADER_LEN
+    // The TSO request, filled per send (no allocation per packet).
+    const gso: { -readonly [K in keyof GsoRequest]: GsoRequest[K] } = { ipv6: false, segmentSize: 0, tcpOffset: 0, headerLength: 0 }
 
     const input = (buffer: Uint8Array, offset: number, length: number): void => {
       counters.rx++
@@ -117,13 +120,11 @@ export const make = (options: EthernetOptions) =>
           return false
         }
         Eth.emitHeader(txBuffer, 0, dst, mac, ethertype)
-        const tcpOffset = Eth.HEADER_LEN + ipHeaderLength
-        const sent = link.unsafeTransmitGso!(txBuffer, 0, Eth.HEADER_LEN + payloadLength, {
-          ipv6: ethertype === Eth.EtherType.Ipv6,
-          segmentSize,
-          tcpOffset,
-          headerLength: tcpOffset + tcpHeaderLength
-        })
+        gso.ipv6 = ethertype === Eth.EtherType.Ipv6
+        gso.segmentSize = segmentSize
+        gso.tcpOffset = Eth.HEADER_LEN + ipHeaderLength
+        gso.headerLength = gso.tcpOffset + tcpHeaderLength
+        const sent = link.unsafeTransmitGso!(txBuffer, 0, Eth.HEADER_LEN + payloadLength, gso)
         if (!sent) {
           counters.drop("tx_failed")
           return false

@@ -317,13 +317,20 @@ export const make = (layerOptions: TcpLayerOptions = {}) =>
       }
     }
 
+    // One options object for every IPv6 send, its source set per segment (no allocation per segment).
+    const opts6: { src: Uint8Array } = { src: new Uint8Array(16) }
+    const sendFrom = (src: Uint8Array) => {
+      opts6.src = src
+      return opts6
+    }
+
     /** Sends the segment in `scratch[0 .. length)` over the address's family. */
     const sendIp = (local: IpAddress, remote: IpAddress, length: number) =>
       typeof remote === "number" ?
         // DF on every segment: path MTU discovery (RFC 1191) instead of fragmentation.
         ipv4.unsafeSend(remote, Segment.PROTOCOL, scratch, 0, length, DONT_FRAGMENT) :
         // IPv6 routers never fragment (RFC 8200 §5); the MSS follows the path MTU (RFC 8201).
-        ipv6.unsafeSend(remote, Segment.PROTOCOL, scratch, 0, length, { src: local as Uint8Array })
+        ipv6.unsafeSend(remote, Segment.PROTOCOL, scratch, 0, length, sendFrom(local as Uint8Array))
 
     /** The pseudo-header's partial sum without the length (added per segment). */
     const pseudoOf = (local: IpAddress, remote: IpAddress) =>

@@ -122,8 +122,10 @@ export const make = Effect.gen(function*() {
     const bad = p.check()
     if (bad !== undefined) return counters.drop(bad.reason)
     const hb = header.buffer
-    const pseudo = Ip6.pseudoHeaderV6(hb, hb, UdpWire.PROTOCOL, p.lengthField, header.srcOffset, header.dstOffset)
-    if (!link.rxChecksumValid && !p.verifyChecksumV6(pseudo)) return counters.drop("bad_checksum")
+    if (
+      !link.rxChecksumValid &&
+      !p.verifyChecksumV6(Ip6.pseudoHeaderV6(hb, hb, UdpWire.PROTOCOL, p.lengthField, header.srcOffset, header.dstOffset))
+    ) return counters.drop("bad_checksum")
     const b = bindings.get(p.dstPort)
     if (b === undefined) {
       counters.drop("no_socket")

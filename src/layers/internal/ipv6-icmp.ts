@@ -45,6 +45,12 @@ export const makeIcmp = (core: Ipv6Core, transmit: Transmit, ndp: NdpPart): Icmp
   const { loop, scratch, counters, icmpCounters, count, addresses, pmtu, link } = core
   const { unsafeSend } = transmit
   const icmpView = new Icmpv6.Packet(new Uint8Array(0), 0, 0)
+  // One options object for our replies and errors, its source set per send.
+  const opts: { src: Uint8Array } = { src: new Uint8Array(16) }
+  const sendFrom = (src: Uint8Array) => {
+    opts.src = src
+    return opts
+  }
   const errorHandlers: Array<IcmpErrorHandler | undefined> = new Array(256).fill(undefined)
   let echoReplyHandler: ProtocolHandler | undefined
 
@@ -87,7 +93,7 @@ export const makeIcmp = (core: Ipv6Core, transmit: Transmit, ndp: NdpPart): Icmp
     scratch.set(b.subarray(h.offset, h.offset + quote), Icmpv6.HEADER_LEN)
     const len = Icmpv6.HEADER_LEN + quote
     fillIcmpChecksum(scratch, 0, len, src, dst)
-    const r = unsafeSend(dst, Icmpv6.NEXT_HEADER, scratch, 0, len, { src })
+    const r = unsafeSend(dst, Icmpv6.NEXT_HEADER, scratch, 0, len, sendFrom(src))
     if (r === "Sent" || r === "Queued") {
       icmpCounters.tx++
       count(`error_tx_${type}_${code}`)
@@ -146,7 +152,7 @@ export const makeIcmp = (core: Ipv6Core, transmit: Transmit, ndp: NdpPart): Icmp
         scratch[0] = Icmpv6.Type.EchoReply
         scratch[1] = 0
         fillIcmpChecksum(scratch, 0, length, src, dst)
-        const r = unsafeSend(dst, Icmpv6.NEXT_HEADER, scratch, 0, length, { src })
+        const r = unsafeSend(dst, Icmpv6.NEXT_HEADER, scratch, 0, length, sendFrom(src))
         if (r === "Sent" || r === "Queued") {
           icmpCounters.tx++
           count("echo_reply_tx")
