@@ -132,9 +132,10 @@ export interface Ipv6Service {
   readonly dnsServers: Effect.Effect<ReadonlyArray<Ipv6Address>>
   readonly counters: LayerCounters
   /**
-   * NDP and ICMPv6 event counts (ns_rx, na_tx, rs_tx, ra_rx, dad_ok,
-   * dad_duplicate, echo_request_rx, echo_reply_tx, error_tx_T_C, ...) for
-   * /metrics; drops are in the "ipv6", "icmpv6" and "ndp" layer counters.
+   * NDP, ICMPv6 and IPv6 event counts (ns_rx, na_tx, rs_tx, ra_rx, dad_ok,
+   * dad_duplicate, echo_request_rx, echo_reply_tx, error_tx_T_C, ...): a
+   * merged view of the "ndp", "icmpv6" and "ipv6" layer counters' events,
+   * which /metrics publishes with their drops.
    */
   readonly events: Readonly<Record<string, number>>
 }
@@ -178,7 +179,8 @@ export const make = (options: Ipv6Options = {}) =>
     const counters = loop.counters.layer("ipv6")
     const icmpCounters = loop.counters.layer("icmpv6")
     const ndpCounters = loop.counters.layer("ndp")
-    const events: Record<string, number> = Object.create(null)
+    /** Every event of the three layers (NDP, ICMPv6, IPv6) in one record, read on demand. */
+    const events = (): Readonly<Record<string, number>> => ({ ...counters.events, ...icmpCounters.events, ...ndpCounters.events })
     const disabled = new Ipv6Error({ reason: "Disabled", message: "IPv6 is disabled" })
     if (options.enabled === false) {
       const service: Ipv6Service = {
@@ -197,19 +199,13 @@ export const make = (options: Ipv6Options = {}) =>
         linkLocal: Effect.fail(disabled),
         dnsServers: Effect.succeed([]),
         counters,
-        events
+        get events() {
+          return events()
+        }
       }
       return service
     }
 
-    /** Counts an event here and in its layer's counters (published on /metrics as isla_events_total). */
-    const count = (event: string) => {
-      events[event] = (events[event] ?? 0) + 1
-      const layer = /^(echo_|error_|packet_too_big)/.test(event) ?
-        icmpCounters :
-        /^(tx_fragmented|reassembled)/.test(event) ? counters : ndpCounters
-      layer.event(event)
-    }
     const random = yield* fromEffectRandom
     const mac = eth.mac
     const neighbors = new NeighborCache({ random, ...options.neighbor })
@@ -241,7 +237,6 @@ export const make = (options: Ipv6Options = {}) =>
       counters,
       icmpCounters,
       ndpCounters,
-      count,
       log: (level, message) => {
         logs.unsafeOffer({ level, message })
       },
@@ -310,7 +305,9 @@ export const make = (options: Ipv6Options = {}) =>
       linkLocal: Deferred.await(linkLocalReady),
       dnsServers: Effect.sync(() => link.dnsServers),
       counters,
-      events
+      get events() {
+        return events()
+      }
     }
     return service
   })

@@ -41,8 +41,6 @@ export interface Ipv6Core {
   readonly counters: LayerCounters
   readonly icmpCounters: LayerCounters
   readonly ndpCounters: LayerCounters
-  /** Counts an event for `Ipv6Service.events` and its layer's counters. */
-  readonly count: (event: string) => void
   /** Queues a log line (dropped when the queue is full). */
   readonly log: (level: LogLine["level"], message: string) => void
   readonly addresses: OwnAddresses

@@ -42,7 +42,7 @@ const carriesIcmpError = (h: Ip6.Packet): boolean => {
 
 /** Builds the ICMPv6 part; NDP and MLD messages go to `ndp`. */
 export const makeIcmp = (core: Ipv6Core, transmit: Transmit, ndp: NdpPart): IcmpPart => {
-  const { loop, scratch, counters, icmpCounters, count, addresses, pmtu, link } = core
+  const { loop, scratch, counters, icmpCounters, addresses, pmtu, link } = core
   const { unsafeSend } = transmit
   const icmpView = new Icmpv6.Packet(new Uint8Array(0), 0, 0)
   // One options object for our replies and errors, its source set per send.
@@ -96,7 +96,7 @@ export const makeIcmp = (core: Ipv6Core, transmit: Transmit, ndp: NdpPart): Icmp
     const r = unsafeSend(dst, Icmpv6.NEXT_HEADER, scratch, 0, len, sendFrom(src))
     if (r === "Sent" || r === "Queued") {
       icmpCounters.tx++
-      count(`error_tx_${type}_${code}`)
+      icmpCounters.event(`error_tx_${type}_${code}`)
     }
   }
 
@@ -111,9 +111,9 @@ export const makeIcmp = (core: Ipv6Core, transmit: Transmit, ndp: NdpPart): Icmp
       // RFC 8201 §4: never below the IPv6 minimum MTU, never above the link's.
       mtu = Math.min(link.mtu, Math.max(Icmpv6.MIN_MTU, p.rest))
       if (pmtu.onPacketTooBig(keyOf(buffer, q + Ip6.field.DST), mtu, link.mtu, loop.time())) loop.unsafeWake()
-      count("packet_too_big_rx")
+      icmpCounters.event("packet_too_big_rx")
     } else {
-      count(`error_rx_${p.type}_${p.code}`)
+      icmpCounters.event(`error_rx_${p.type}_${p.code}`)
     }
     // The upper layer that sent the quoted packet: follow its extension headers.
     const qend = q + qlen
@@ -140,7 +140,7 @@ export const makeIcmp = (core: Ipv6Core, transmit: Transmit, ndp: NdpPart): Icmp
     }
     switch (type) {
       case Icmpv6.Type.EchoRequest: {
-        count("echo_request_rx")
+        icmpCounters.event("echo_request_rx")
         // RFC 4443 §4.2: reply from the unicast address the request went to; for ff02::1 choose one.
         if (isMulticast(hb, h.srcOffset) || isUnspecified(hb, h.srcOffset)) return icmpCounters.drop("echo_bad_source")
         const toGroup = isMulticast(hb, h.dstOffset)
@@ -155,12 +155,12 @@ export const makeIcmp = (core: Ipv6Core, transmit: Transmit, ndp: NdpPart): Icmp
         const r = unsafeSend(dst, Icmpv6.NEXT_HEADER, scratch, 0, length, sendFrom(src))
         if (r === "Sent" || r === "Queued") {
           icmpCounters.tx++
-          count("echo_reply_tx")
+          icmpCounters.event("echo_reply_tx")
         } else icmpCounters.drop(`reply_${r}`)
         return
       }
       case Icmpv6.Type.EchoReply:
-        count("echo_reply_rx")
+        icmpCounters.event("echo_reply_rx")
         if (echoReplyHandler === undefined) return icmpCounters.drop("reply_unknown")
         return echoReplyHandler(buffer, offset, length, h)
       case Icmpv6.Type.DstUnreachable:

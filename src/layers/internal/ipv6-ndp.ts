@@ -65,7 +65,7 @@ const sllOf = (options: ReadonlyArray<Ndp.NdpOption>, tag: "SourceLinkLayer" | "
 
 /** Builds the NDP and MLD part over the transmit path. */
 export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions): NdpPart => {
-  const { loop, eth, mac, scratch, counters, icmpCounters, ndpCounters, count, log, addresses, onLink, neighbors, slaac, link } =
+  const { loop, eth, mac, scratch, counters, icmpCounters, ndpCounters, log, addresses, onLink, neighbors, slaac, link } =
     core
   const tx = eth.txBuffer
 
@@ -78,7 +78,7 @@ export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions)
     const r = transmit.sendVia(dstMac, nextHop, src, dst, Icmpv6.NEXT_HEADER, 255, scratch, 0, len)
     if (r === "Sent" || r === "Queued") {
       ndpCounters.tx++
-      count(`${ndpNames[repr._tag]}_tx`)
+      ndpCounters.event(`${ndpNames[repr._tag]}_tx`)
     }
   }
 
@@ -103,7 +103,7 @@ export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions)
   const sendDadNs = (target: Uint8Array) => {
     const group = solicitedNodeMulticast(target)
     sendNdp({ _tag: "NeighborSolicit", target, options: [] }, UNSPECIFIED, group, multicastMac(group), group)
-    count("dad_ns_tx")
+    ndpCounters.event("dad_ns_tx")
   }
 
   /** RFC 4861 §6.3.7; §4.1: no SLLA option from the unspecified address. */
@@ -136,7 +136,7 @@ export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions)
     if (eth.unsafeSend(multicastMac(ALL_MLDV2_ROUTERS), Eth.EtherType.Ipv6, Ip6.HEADER_LEN + 8 + mldLen)) {
       counters.tx++
       icmpCounters.tx++
-      count("mld_report_tx")
+      ndpCounters.event("mld_report_tx")
     }
   }
 
@@ -162,11 +162,11 @@ export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions)
           break
         case "Unresolved":
           for (let i = 0; i < a.dropped.length; i++) counters.drop("unresolved")
-          count("neighbor_unresolved")
+          ndpCounters.event("neighbor_unresolved")
           break
         case "NoLongerRouter":
           // RFC 4861 §7.2.5: it leaves the default router list.
-          count("neighbor_no_longer_router")
+          ndpCounters.event("neighbor_no_longer_router")
           runSlaac(slaac.removeRouter(a.target))
           break
       }
@@ -192,31 +192,31 @@ export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions)
           break
         case "AddressPreferred":
           changed = true
-          count("dad_ok")
+          ndpCounters.event("dad_ok")
           log("info", `ipv6 address ${describe(a.address, a.prefixLength)}`)
           if (keyOf(a.address) === addresses.autoLinkLocal) options.onLinkLocal(a.address, false)
           break
         case "AddressDeprecated":
           changed = true
-          count("address_deprecated")
+          ndpCounters.event("address_deprecated")
           break
         case "AddressRemoved":
           changed = true
-          count("address_removed")
+          ndpCounters.event("address_removed")
           log("info", `ipv6 address ${formatIpv6(a.address)} removed (lifetime expired)`)
           break
         case "DuplicateDetected":
           changed = true
-          count("dad_duplicate")
+          ndpCounters.event("dad_duplicate")
           log("warning", `ipv6 address ${formatIpv6(a.address)} is in use by another node (DAD): not used`)
           if (keyOf(a.address) === addresses.autoLinkLocal) options.onLinkLocal(a.address, true)
           break
         case "RouterAdded":
-          count("router_added")
+          ndpCounters.event("router_added")
           log("info", `ipv6 default router ${formatIpv6(a.router)}`)
           break
         case "RouterRemoved":
-          count("router_removed")
+          ndpCounters.event("router_removed")
           break
         case "DnsServers":
           link.dnsServers = a.servers
@@ -246,10 +246,10 @@ export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions)
     const now = loop.time()
     switch (m._tag) {
       case "RouterSolicit":
-        count("rs_rx")
+        ndpCounters.event("rs_rx")
         return ndpCounters.drop("rs_host")
       case "RouterAdvert": {
-        count("ra_rx")
+        ndpCounters.event("ra_rx")
         // RFC 4861 §6.1.2: from a link-local source.
         if (!isLinkLocal(hb, h.srcOffset)) return ndpCounters.drop("ra_bad_source")
         const src = h.src
@@ -288,7 +288,7 @@ export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions)
         return
       }
       case "NeighborSolicit": {
-        count("ns_rx")
+        ndpCounters.event("ns_rx")
         const sll = sllOf(m.options, "SourceLinkLayer")
         const dstGroup = isMulticast(hb, h.dstOffset)
         // RFC 4861 §7.1.1: from :: only to a solicited-node group and without SLLA.
@@ -303,7 +303,7 @@ export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions)
         if (own.state === "DUPLICATE") return ndpCounters.drop("ns_duplicate_target")
         if (srcUnspecified) {
           // RFC 4861 §7.2.4: answer a DAD probe to all-nodes, unsolicited.
-          count("dad_defended")
+          ndpCounters.event("dad_defended")
           return sendNdp(
             { _tag: "NeighborAdvert", router: false, solicited: false, override: true, target: own.address, options: [{ _tag: "TargetLinkLayer", address: mac }] },
             own.address,
@@ -324,7 +324,7 @@ export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions)
         )
       }
       case "NeighborAdvert": {
-        count("na_rx")
+        ndpCounters.event("na_rx")
         // RFC 4861 §7.1.2: solicited NAs are never multicast.
         if (m.solicited && isMulticast(hb, h.dstOffset)) return ndpCounters.drop("na_bad_solicited")
         const own = addresses.findAny(m.target, 0)
@@ -352,7 +352,7 @@ export const makeNdp = (core: Ipv6Core, transmit: Transmit, options: NdpOptions)
    * than after a random part of the Maximum Response Delay: one host, few groups.
    */
   const mldQueryInput = (buffer: Uint8Array, offset: number, length: number, h: Ip6.Packet) => {
-    count("mld_query_rx")
+    ndpCounters.event("mld_query_rx")
     // §5.1.14: a query must come from a link-local source with hop limit 1.
     if (length < 24 || h.hopLimit !== 1 || !isLinkLocal(h.buffer, h.srcOffset)) return icmpCounters.drop("bad_mld_query")
     const general = isUnspecified(buffer, offset + 8)

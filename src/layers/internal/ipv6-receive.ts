@@ -26,7 +26,7 @@ export interface ReceivePart {
 
 /** Builds the receive path; ICMPv6 goes to `icmp`, which also reports our errors. */
 export const makeReceive = (core: Ipv6Core, icmp: IcmpPart, reassembly: ReassemblyOptions): ReceivePart => {
-  const { loop, counters, count, addresses } = core
+  const { loop, counters, addresses } = core
   const { reportError } = icmp
   const view = new Ip6.Packet(new Uint8Array(0), 0, 0)
   const ctxView = new Ip6.Packet(new Uint8Array(0), 0, 0)
@@ -86,7 +86,7 @@ export const makeReceive = (core: Ipv6Core, icmp: IcmpPart, reassembly: Reassemb
           return
         }
         if (res._tag === "Dropped") return counters.drop(`reassembly_${res.reason}`)
-        count("reassembled")
+        counters.event("reassembled")
         // A packet of its own: the first fragment's fixed header, the fragment's next header, the whole payload.
         const whole = new Uint8Array(Ip6.HEADER_LEN + res.payload.length)
         whole.set(res.context.subarray(0, Ip6.HEADER_LEN), 0)

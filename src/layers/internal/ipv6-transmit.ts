@@ -52,7 +52,7 @@ export interface Transmit {
  * Solicitation for a next hop the neighbour cache starts resolving.
  */
 export const makeTransmit = (core: Ipv6Core, solicit: (target: Uint8Array) => void): Transmit => {
-  const { loop, eth, counters, neighbors, pmtu, slaac, addresses, onLink, link, random, count } = core
+  const { loop, eth, counters, neighbors, pmtu, slaac, addresses, onLink, link, random } = core
   const tx = eth.txBuffer
 
   const mtuFor = (dst: Uint8Array): number => pmtu.size === 0 ? link.mtu : pmtu.mtuFor(keyOf(dst), link.mtu)
@@ -132,7 +132,7 @@ export const makeTransmit = (core: Ipv6Core, solicit: (target: Uint8Array) => vo
       if (r === "Dropped") return r
       result = r
     }
-    count("tx_fragmented")
+    counters.event("tx_fragmented")
     return result
   }
 
