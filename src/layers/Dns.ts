@@ -6,7 +6,7 @@
  * `Dns.resolve(name, "A" | "AAAA")` has typed errors a caller can act on.
  */
 import { Context, Data, Deferred, Effect, Layer, Option, Queue } from "effect"
-import { formatIp, parseIp, parseIpv4, type IpAddress, type Ipv4Address } from "../protocols/address.js"
+import { formatIp, parseIp, parseIpv4, type IpAddress } from "../protocols/address.js"
 import { ipv6Equals, parseIpv6 } from "../protocols/ipv6/address.js"
 import { tcpFrame } from "../protocols/dns/message.js"
 import type { AddressType } from "../protocols/dns/cache.js"
@@ -243,16 +243,3 @@ export const lookupHost = (host: string): Effect.Effect<IpAddress, DnsError, Dns
     )
   )
 }
-
-/** Resolves a host for a client: an IPv4 literal as is, else an A lookup. */
-export const lookupIpv4 = (host: string): Effect.Effect<Ipv4Address, DnsError, Dns> => {
-  const literal = parseIpv4(host)
-  if (literal !== undefined) return Effect.succeed(literal)
-  return Effect.flatMap(resolve(host, "A"), (addrs) => {
-    const a = addrs.find((x) => x._tag === "A")
-    return a !== undefined && a._tag === "A" ?
-      Effect.succeed(a.address) :
-      Effect.fail(new DnsError({ reason: "NoData", message: `${host} has no IPv4 address` }))
-  })
-}
-
